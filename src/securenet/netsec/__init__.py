@@ -1,0 +1,1 @@
+"""Network threat detection: flows, readers, features, models, rules and the detection service."""

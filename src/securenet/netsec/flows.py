@@ -1,0 +1,111 @@
+"""The canonical flow record, modelled on Zeek's conn.log.
+
+Readers convert every input format to this schema at the edge; nothing downstream
+knows where a flow came from. Batches of flows travel as pandas DataFrames whose
+columns are exactly :data:`FLOW_COLUMNS` (plus any extra numeric feature columns,
+prefixed ``x_``), so feature extraction and scoring stay vectorised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CATEGORICAL_COLUMNS",
+    "EXTRA_PREFIX",
+    "FLOW_COLUMNS",
+    "FLOW_DTYPES",
+    "NUMERIC_COLUMNS",
+    "Flow",
+    "empty_frame",
+    "flows_to_frame",
+    "normalize_frame",
+]
+
+#: Column -> pandas dtype of a canonical flow batch. Missing values are NaN / None.
+FLOW_DTYPES: dict[str, str] = {
+    "ts": "float64",  # epoch seconds
+    "uid": "object",
+    "orig_h": "object",
+    "orig_p": "float64",
+    "resp_h": "object",
+    "resp_p": "float64",
+    "proto": "object",  # tcp, udp, icmp
+    "service": "object",  # http, ssh, ... or None
+    "duration": "float64",
+    "orig_bytes": "float64",
+    "resp_bytes": "float64",
+    "conn_state": "object",  # Zeek conn_state: SF, S0, REJ, RSTO, ...
+    "orig_pkts": "float64",
+    "resp_pkts": "float64",
+}
+FLOW_COLUMNS: tuple[str, ...] = tuple(FLOW_DTYPES)
+NUMERIC_COLUMNS: tuple[str, ...] = tuple(c for c, t in FLOW_DTYPES.items() if t == "float64")
+CATEGORICAL_COLUMNS: tuple[str, ...] = ("proto", "service", "conn_state")
+#: Extra numeric features (e.g. NSL-KDD's 41 features) are kept as ``x_<name>`` columns.
+EXTRA_PREFIX = "x_"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One connection. Every field but the extras may be unknown (None)."""
+
+    ts: float | None = None
+    uid: str | None = None
+    orig_h: str | None = None
+    orig_p: int | None = None
+    resp_h: str | None = None
+    resp_p: int | None = None
+    proto: str | None = None
+    service: str | None = None
+    duration: float | None = None
+    orig_bytes: int | None = None
+    resp_bytes: int | None = None
+    conn_state: str | None = None
+    orig_pkts: int | None = None
+    resp_pkts: int | None = None
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        extra = record.pop("extra")
+        record.update({f"{EXTRA_PREFIX}{k}": float(v) for k, v in extra.items()})
+        return record
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in FLOW_DTYPES.items()})
+
+
+def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a frame exactly the canonical columns and dtypes; extra ``x_`` columns become float64."""
+    out = {}
+    n = len(frame)
+    for column, dtype in FLOW_DTYPES.items():
+        if column in frame:
+            series = frame[column]
+            if dtype == "float64":
+                out[column] = pd.to_numeric(series, errors="coerce").astype("float64")
+            else:
+                out[column] = series.astype("object").where(series.notna(), None)
+        else:
+            out[column] = pd.Series(np.full(n, np.nan) if dtype == "float64" else [None] * n, dtype=dtype)
+    for column in frame.columns:
+        if column.startswith(EXTRA_PREFIX):
+            out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    result = pd.DataFrame(out)
+    result.index = pd.RangeIndex(n)
+    return result
+
+
+def flows_to_frame(flows: Iterable[Flow | Mapping[str, Any]]) -> pd.DataFrame:
+    """Build a canonical batch from Flow objects or mappings with the Flow's field names."""
+    records = [f.to_record() if isinstance(f, Flow) else dict(f) for f in flows]
+    if not records:
+        return empty_frame()
+    return normalize_frame(pd.DataFrame.from_records(records))

@@ -1,0 +1,58 @@
+"""SecureNet's observability layer: tracing, metrics and trace-correlated logs.
+
+Everything a component needs is exported here; the implementation modules are private.
+This package imports nothing else of SecureNet's, so every other package may use it.
+"""
+
+from securenet.telemetry._instrument import (
+    instrument_app,
+    instrument_httpx,
+    instrument_redis,
+    instrument_sqlalchemy,
+)
+from securenet.telemetry._logging import RedactSecrets, add_trace_context, configure_logging
+from securenet.telemetry._metrics import MetricsCollector, get_metrics
+from securenet.telemetry._settings import ConfigProblem, ResolvedTelemetry, TelemetrySettings
+from securenet.telemetry._setup import (
+    TelemetryHandle,
+    current_handle,
+    get_meter,
+    get_tracer,
+    package_version,
+    setup_telemetry,
+    shutdown_telemetry,
+)
+from securenet.telemetry._tracing import (
+    async_trace_operation,
+    trace_network_scan,
+    trace_operation,
+    trace_threat_detection,
+    traced,
+)
+
+__all__ = [
+    "ConfigProblem",
+    "MetricsCollector",
+    "RedactSecrets",
+    "ResolvedTelemetry",
+    "TelemetryHandle",
+    "TelemetrySettings",
+    "add_trace_context",
+    "async_trace_operation",
+    "configure_logging",
+    "current_handle",
+    "get_meter",
+    "get_metrics",
+    "get_tracer",
+    "instrument_app",
+    "instrument_httpx",
+    "instrument_redis",
+    "instrument_sqlalchemy",
+    "package_version",
+    "setup_telemetry",
+    "shutdown_telemetry",
+    "trace_network_scan",
+    "trace_operation",
+    "trace_threat_detection",
+    "traced",
+]
