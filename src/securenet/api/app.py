@@ -16,7 +16,7 @@ from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
 from securenet.config import Settings
 from securenet.telemetry import (
     configure_logging,
-    instrument_app,
+    fastapi_telemetry_options,
     package_version,
     setup_telemetry,
     shutdown_telemetry,
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=package_version(),
         description="MCP gateway and network threat detection, observable end to end.",
         lifespan=lifespan,
+        telemetry=fastapi_telemetry_options(),
     )
     app.state.settings = settings
 
@@ -51,5 +52,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.router.routes.append(MetricsRoute("/metrics"))
     app.add_middleware(RequestMetricsMiddleware)
-    instrument_app(app)
     return app

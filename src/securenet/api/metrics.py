@@ -15,11 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from securenet.telemetry import get_metrics
+from securenet.telemetry import EXCLUDED_PATHS, get_metrics
 
-__all__ = ["UNCOUNTED_PATHS", "MetricsRoute", "RequestMetricsMiddleware"]
-
-UNCOUNTED_PATHS = frozenset({"/health", "/ready", "/metrics"})
+__all__ = ["MetricsRoute", "RequestMetricsMiddleware"]
 
 
 async def _metrics(request: Request) -> Response:
@@ -39,7 +37,7 @@ class RequestMetricsMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNCOUNTED_PATHS:
+        if scope["type"] != "http" or scope["path"] in EXCLUDED_PATHS:
             await self.app(scope, receive, send)
             return
         status = 500

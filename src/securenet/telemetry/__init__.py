@@ -5,7 +5,8 @@ This package imports nothing else of SecureNet's, so every other package may use
 """
 
 from securenet.telemetry._instrument import (
-    instrument_app,
+    EXCLUDED_PATHS,
+    fastapi_telemetry_options,
     instrument_httpx,
     instrument_redis,
     instrument_sqlalchemy,
@@ -31,6 +32,7 @@ from securenet.telemetry._tracing import (
 )
 
 __all__ = [
+    "EXCLUDED_PATHS",
     "ConfigProblem",
     "MetricsCollector",
     "RedactSecrets",
@@ -41,10 +43,10 @@ __all__ = [
     "async_trace_operation",
     "configure_logging",
     "current_handle",
+    "fastapi_telemetry_options",
     "get_meter",
     "get_metrics",
     "get_tracer",
-    "instrument_app",
     "instrument_httpx",
     "instrument_redis",
     "instrument_sqlalchemy",

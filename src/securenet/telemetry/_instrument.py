@@ -1,22 +1,31 @@
 """Hooks that switch on the OpenTelemetry auto-instrumentation libraries.
 
 Each is a no-op when telemetry is disabled or OpenTelemetry is missing. The
-instrumentations take the global providers, which ``setup_telemetry`` installs; an app
-instrumented before setup starts recording once setup has run.
+instrumentations take the global providers, which ``setup_telemetry`` installs, so an
+app or client instrumented before setup starts recording once setup has run.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securenet.telemetry import _setup
 from securenet.telemetry._settings import TelemetrySettings
 
-__all__ = ["instrument_app", "instrument_httpx", "instrument_redis", "instrument_sqlalchemy"]
+if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
+
+__all__ = [
+    "EXCLUDED_PATHS",
+    "fastapi_telemetry_options",
+    "instrument_httpx",
+    "instrument_redis",
+    "instrument_sqlalchemy",
+]
 
 #: Paths never traced: probes and scrapes are high-volume noise.
-EXCLUDED_URLS = "/health$,/ready$,/metrics$"
+EXCLUDED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 _logger = logging.getLogger("securenet.telemetry")
 
@@ -30,13 +39,28 @@ def _disabled() -> bool:
     return bool(TelemetrySettings().resolve().sdk_disabled)
 
 
-def instrument_app(app: Any) -> None:
-    """Trace a FastAPI app: one server span per request, no ASGI send/receive sub-spans."""
-    if _disabled():
-        return
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+def fastapi_telemetry_options() -> TelemetryConfig:
+    """Options for ``FastAPI(telemetry=...)``: FastAPI's own OpenTelemetry support.
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"])
+    FastAPI traces each request itself (one SERVER span, semconv attributes, context
+    extracted with the global propagators) and records ``http.server.request.duration``.
+    We keep that, and switch off what is noise or a leak for a security product:
+    probes and scrapes are not traced, per-operation sub-spans are off (their cost is
+    paid on every request), and FastAPI's log records of validation failures are off
+    because they carry the rejected input.
+    """
+    return {
+        "tracing": not _disabled(),
+        "metrics": not _disabled(),
+        "logs": False,
+        "operation_spans": False,
+        "auto_configure": False,
+        "exclude": _excluded,
+    }
+
+
+def _excluded(scope: Any) -> bool:
+    return scope.get("path") in EXCLUDED_PATHS
 
 
 def instrument_httpx(client: Any = None) -> None:

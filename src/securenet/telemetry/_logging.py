@@ -68,17 +68,24 @@ class RedactSecrets:
         return event_dict
 
 
+_REDACT = RedactSecrets()
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def _otel_handler_class() -> Any:
-    from opentelemetry.sdk._logs import LoggingHandler
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
 
     class StructlogAwareHandler(LoggingHandler):
         """Exports structlog's event dicts with the event as body and primitive fields as attributes."""
 
         def emit(self, record: logging.LogRecord) -> None:
-            if isinstance(record.msg, dict):
+            if not isinstance(record.msg, dict):
+                # stdlib records skip structlog's processors: mask their text here too.
+                redacted = _REDACT(None, "", {"event": record.getMessage()})["event"]
+                copy = logging.makeLogRecord(record.__dict__)
+                copy.msg, copy.args = redacted, ()
+                record = copy
+            else:
                 event = dict(record.msg)
                 fields = {
                     k: v

@@ -16,6 +16,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -34,6 +36,7 @@ except ImportError:  # pragma: no cover - exercised in a subprocess test
     HAVE_OTEL = False
 
 _logger = logging.getLogger("securenet.telemetry")
+INTERNAL_METRICS_ENV = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
 _lock = threading.RLock()
 _handle: TelemetryHandle | None = None
 _tracers: dict[str, Any] = {}
@@ -75,7 +78,9 @@ def _build_tracer(name: str) -> Any:
     if not HAVE_OTEL:
         return _noop.TRACER
     handle = _handle
-    if handle is not None and handle.tracer_provider is not None:
+    if handle is not None:
+        if not handle.enabled:
+            return otel_trace.NoOpTracer()  # cheaper than the proxy's indirection
         return handle.tracer_provider.get_tracer(name, package_version())
     # Before setup: the API's proxy tracer, which follows the provider once one is set.
     return otel_trace.get_tracer(name, package_version())
@@ -105,7 +110,7 @@ def setup_telemetry(settings: TelemetrySettings | None = None) -> TelemetryHandl
         config = settings.resolve()
         for problem in (*config.problems, *settings.log_problems()):
             _logger.warning("invalid telemetry configuration: %s", problem)
-        if not HAVE_OTEL or config.sdk_disabled:
+        if not HAVE_OTEL or config.sdk_disabled or not _sdk_importable():
             handle = TelemetryHandle(settings=settings, config=config, enabled=False)
         else:
             handle = _build(settings, config)
@@ -113,6 +118,15 @@ def setup_telemetry(settings: TelemetrySettings | None = None) -> TelemetryHandl
         _tracers.clear()
         _register_atexit()
         return handle
+
+
+def _sdk_importable() -> bool:
+    try:
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError:
+        _logger.warning("the OpenTelemetry SDK is not installed; telemetry is disabled")
+        return False
+    return True
 
 
 def _register_atexit() -> None:
@@ -124,10 +138,6 @@ def _register_atexit() -> None:
 
 def _build(settings: TelemetrySettings, config: ResolvedTelemetry) -> TelemetryHandle:
     from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-
-    # The SDK's own processor metrics (otel.sdk.processor.span.processed{error.type=queue_full})
-    # are how dropped spans become visible. They are on unless the operator turned them off.
-    os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
 
     ours = Resource(
         {
@@ -144,8 +154,9 @@ def _build(settings: TelemetrySettings, config: ResolvedTelemetry) -> TelemetryH
 
     _install_propagators(config.propagators)
     meter_provider = _build_meter_provider(config, resource)
-    tracer_provider = _build_tracer_provider(config, resource, meter_provider)
-    logger_provider = _build_logger_provider(config, resource, meter_provider)
+    with _processor_metrics_enabled():
+        tracer_provider = _build_tracer_provider(config, resource, meter_provider)
+        logger_provider = _build_logger_provider(config, resource, meter_provider)
     return TelemetryHandle(
         settings=settings,
         config=config,
@@ -156,6 +167,25 @@ def _build(settings: TelemetrySettings, config: ResolvedTelemetry) -> TelemetryH
         resource=resource,
         prometheus="prometheus" in config.metrics_exporters,
     )
+
+
+@contextmanager
+def _processor_metrics_enabled() -> Iterator[None]:
+    """Turn on the SDK's batch-processor metrics, and only those, unless the operator chose.
+
+    ``otel.sdk.processor.span.processed{error.type="queue_full"}`` is how dropped spans
+    become visible, and it costs nothing per span. The same switch also turns on per-span
+    tracer metrics (``otel.sdk.span.started``/``live``), which would cost ~60% per span, so
+    it is set only while the processors are built (they read it in their constructors).
+    """
+    if INTERNAL_METRICS_ENV in os.environ:
+        yield
+        return
+    os.environ[INTERNAL_METRICS_ENV] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop(INTERNAL_METRICS_ENV, None)
 
 
 def _install_propagators(names: tuple[str, ...]) -> None:

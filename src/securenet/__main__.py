@@ -1,0 +1,5 @@
+"""``python -m securenet`` runs the CLI."""
+
+from securenet.cli import app
+
+app()

@@ -1,0 +1,59 @@
+"""`securenet serve --workers 2`: telemetry is set up once per worker and flushed at exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.servers import free_port
+
+
+def test_each_worker_exports_its_spans_once_and_flushes_on_exit(otlp_receiver) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECURENET_"))}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.http_endpoint,
+        OTEL_METRICS_EXPORTER="prometheus",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_BSP_SCHEDULE_DELAY="60000",  # nothing leaves before shutdown: the exit flush must do it
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "securenet", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        requests = 40
+        for _ in range(requests):
+            # New connections each time, so the kernel spreads them over both workers.
+            assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+
+    server_spans = [s for s in otlp_receiver.spans() if s.attributes.get("url.path") == "/openapi.json"]
+    assert len(server_spans) == requests  # none lost at exit, none exported twice
+    assert len({s.span_id for s in server_spans}) == requests
+    pids = {s.resource["process.pid"] for s in server_spans}
+    instances = {s.resource["service.instance.id"] for s in server_spans}
+    per_worker = {p: sum(s.resource["process.pid"] == p for s in server_spans) for p in pids}
+    print(f"spans per worker: {per_worker}")
+    assert len(pids) == len(instances) == 2
+    assert os.getpid() not in pids

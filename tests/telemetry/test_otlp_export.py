@@ -1,0 +1,86 @@
+"""Real setup_telemetry() exporting to an in-process OTLP receiver over gRPC and HTTP/protobuf."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+import structlog
+
+from securenet.telemetry import (
+    TelemetrySettings,
+    configure_logging,
+    get_metrics,
+    setup_telemetry,
+    shutdown_telemetry,
+    trace_operation,
+    traced,
+)
+
+
+@traced(name="analysis")
+async def analysis() -> None:
+    with trace_operation("analyzer.rules", **{"tenant.id": "acme"}):
+        structlog.get_logger("securenet.test").warning("finding", rule_id="R1", api_key="sk-should-not-leave")
+    await asyncio.sleep(0)
+
+
+@traced(name="stream")
+def stream():  # type: ignore[no-untyped-def]
+    with trace_operation("stream.item"):
+        yield 1
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, protocol) -> None:
+    endpoint = otlp_receiver.grpc_endpoint if protocol == "grpc" else otlp_receiver.http_endpoint
+    for key, value in {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+        "OTEL_EXPORTER_OTLP_HEADERS": "x-scope-orgid=tenant-1",
+        "OTEL_SERVICE_NAME": "securenet-test",
+        "SECURENET_ENVIRONMENT": "ci",
+    }.items():
+        monkeypatch.setenv(key, value)
+    settings = TelemetrySettings()
+    setup_telemetry(settings)
+    configure_logging(settings)
+    try:
+        asyncio.run(analysis())
+        assert list(stream()) == [1]
+        logging.getLogger("uvicorn.error").info("stdlib line")
+        get_metrics().record_threat_detection("acme", "critical", count=3)
+    finally:
+        assert shutdown_telemetry(timeout_s=10) is True
+        logging.getLogger().handlers.clear()
+
+    spans = {s.name: s for s in otlp_receiver.spans()}
+    assert {"analysis", "analyzer.rules", "stream", "stream.item"} <= set(spans)
+    assert spans["analyzer.rules"].parent_span_id == spans["analysis"].span_id
+    assert spans["stream.item"].parent_span_id == spans["stream"].span_id
+    assert spans["analyzer.rules"].attributes["tenant.id"] == "acme"
+    resource = spans["analysis"].resource
+    assert resource["service.name"] == "securenet-test"
+    assert resource["deployment.environment.name"] == "ci"
+    for key in ("service.version", "service.instance.id", "host.name", "process.pid"):
+        assert key in resource
+
+    (finding,) = [log for log in otlp_receiver.logs() if log.body == "finding"]
+    assert finding.trace_id == spans["analyzer.rules"].trace_id
+    assert finding.span_id == spans["analyzer.rules"].span_id
+    assert finding.attributes["rule_id"] == "R1"
+    assert "sk-should-not-leave" not in str(otlp_receiver.logs())
+    assert any(log.body == "stdlib line" and log.trace_id is None for log in otlp_receiver.logs())
+
+    detections = [m for m in otlp_receiver.metrics() if m.name == "threat_detections"]
+    assert detections
+    point = detections[-1].points[0]
+    assert point["value"] == 3
+    assert point["attributes"] == {"tenant.id": "acme", "threat.level": "critical"}
+    assert any(h.get("x-scope-orgid") == "tenant-1" for h in otlp_receiver.headers_seen)
