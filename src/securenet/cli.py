@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -85,3 +86,61 @@ def show_config() -> None:
         typer.echo(f"error: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
+
+
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="Input format: zeek, csv, ndjson or nsl-kdd.")]
+OnErrorOption = Annotated[
+    str, typer.Option("--on-error", help="skip: skip malformed records and count them; fail: stop at the first.")
+]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        _fail(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@app.command()
+def train(
+    file: Annotated[Path, typer.Argument(help="Baseline flows (gzip accepted); - reads stdin.")],
+    model: Annotated[Path, typer.Option("--model", help="Where to write the model file.")],
+    fmt: FormatOption = "zeek",
+    normal_only: Annotated[
+        bool, typer.Option("--normal-only", help="Train only on rows labelled normal (formats with labels).")
+    ] = False,
+    on_error: OnErrorOption = "skip",
+) -> None:
+    """Train a tenant's anomaly model on baseline traffic."""
+    from securenet.netsec import commands
+
+    _check_choice("--format", fmt, commands.FORMATS)
+    _check_choice("--on-error", on_error, ("skip", "fail"))
+    try:
+        summary = commands.train(file, fmt, model, normal_only=normal_only, on_error=on_error, settings=Settings())
+    except commands.CommandError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(summary, indent=2), err=True)
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="Flows to analyse (gzip accepted); - reads stdin.")],
+    model: Annotated[Path | None, typer.Option("--model", help="Model file; without it only the rules run.")] = None,
+    fmt: FormatOption = "zeek",
+    output: Annotated[str, typer.Option("--output", "-o", help="table, json or ndjson.")] = "table",
+    on_error: OnErrorOption = "fail",
+) -> None:
+    """Score flows: one verdict per record, in input order, plus incidents per source."""
+    from securenet.netsec import commands
+
+    _check_choice("--format", fmt, commands.FORMATS)
+    _check_choice("--output", output, ("table", "json", "ndjson"))
+    _check_choice("--on-error", on_error, ("skip", "fail"))
+    try:
+        commands.analyze(file, fmt, model, output=output, on_error=on_error, settings=Settings())
+    except commands.CommandError as exc:
+        _fail(str(exc))

@@ -1,0 +1,211 @@
+"""The work behind ``securenet train`` and ``securenet analyze``, streaming.
+
+Kept out of cli.py so the CLI stays a thin parser, and so tests can call it directly.
+Every expected failure becomes a :class:`CommandError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from securenet.netsec.features import FeatureSchemaError
+from securenet.netsec.models import FlowAnomalyDetector, ModelError
+from securenet.netsec.readers import FORMATS, MalformedInputError, ReadStats, read_all, read_flows
+from securenet.netsec.service import ThreatDetectionService
+from securenet.netsec.verdicts import LEVELS, Incident, merge_incidents
+
+if TYPE_CHECKING:
+    from securenet.config import Settings
+
+__all__ = ["FORMATS", "CommandError", "analyze", "train"]
+
+#: Inputs larger than this get a progress bar on stderr.
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+#: Rows listed in the table output (the most severe first); the summary covers all.
+TABLE_ROWS = 50
+
+
+class CommandError(Exception):
+    """A failure the user can act on; its message is printed as is."""
+
+
+def _report_skips(stats: ReadStats, err: TextIO) -> None:
+    if stats.skipped:
+        for error in stats.errors[:10]:
+            err.write(f"warning: skipped {error}\n")
+        more = stats.skipped - min(len(stats.errors), 10)
+        tail = f" ({more} more not shown)" if more > 0 else ""
+        err.write(f"warning: {stats.skipped} malformed record(s) skipped{tail}\n")
+
+
+def train(
+    file: Path,
+    fmt: str,
+    model_path: Path,
+    *,
+    normal_only: bool,
+    on_error: str,
+    settings: Settings,
+    err: TextIO | None = None,
+) -> dict[str, Any]:
+    """Fit a model on ``file`` and write it to ``model_path``; returns a summary."""
+    err = err or sys.stderr
+    stats = ReadStats()
+    try:
+        chunk = read_all(str(file), fmt, on_error=on_error, stats=stats)  # type: ignore[arg-type]
+    except (OSError, MalformedInputError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    _report_skips(stats, err)
+    frame = chunk.frame
+    if normal_only:
+        if chunk.labels is None:
+            raise CommandError(f"--normal-only needs labelled input, and {file} has no labels")
+        normal = chunk.labels.astype(str).str.lower().eq("normal").to_numpy()
+        frame = frame.loc[normal].reset_index(drop=True)
+    try:
+        detector = FlowAnomalyDetector().fit(frame)
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        detector.save(model_path, key=settings.model_key_bytes())
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"training failed: {exc}") from exc
+    return {
+        "model": str(model_path),
+        "training_rows": detector.n_training_rows,
+        "skipped_records": stats.skipped,
+        "threshold": detector.threshold,
+        "components": list(detector.components),
+        "features": len(detector.feature_names),
+        "signed": settings.model_key is not None,
+    }
+
+
+def load_detector(model_path: Path, settings: Settings) -> FlowAnomalyDetector:
+    # A model named on the command line is trusted to live in its own directory unless
+    # SECURENET_MODEL_DIR says where models must come from.
+    model_dir = settings.model_dir if settings.model_dir is not None else model_path.resolve().parent
+    try:
+        return FlowAnomalyDetector.load(model_path, model_dir, key=settings.model_key_bytes())
+    except (ModelError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def analyze(
+    file: Path,
+    fmt: str,
+    model_path: Path | None,
+    *,
+    output: str,
+    on_error: str,
+    settings: Settings,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> dict[str, Any]:
+    """Stream ``file`` through the detection service and write verdicts to ``out``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    detector = load_detector(model_path, settings) if model_path is not None else None
+    service = ThreatDetectionService(detector)
+    stats = ReadStats()
+    counts = dict.fromkeys((name for name, _ in LEVELS), 0)
+    incidents: list[Incident] = []
+    collected: list[pd.DataFrame] = []
+    total = 0
+    show_progress = str(file) != "-" and file.exists() and file.stat().st_size >= PROGRESS_MIN_BYTES
+    progress = Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        TextColumn("{task.completed:,} flows"),
+        TimeElapsedColumn(),
+        console=Console(file=err),
+        disable=not show_progress,
+        transient=True,
+    )
+    try:
+        with progress:
+            task = progress.add_task("flows", total=None)
+            for chunk in read_flows(str(file), fmt, on_error=on_error, stats=stats):  # type: ignore[arg-type]
+                result = service.analyze(chunk.frame, "cli")
+                verdicts = result.verdicts
+                for level, count in verdicts.level_counts().items():
+                    counts[level] += count
+                incidents = merge_incidents(
+                    [
+                        *incidents,
+                        *(
+                            dataclasses.replace(i, sample_rows=tuple(r + chunk.first_index for r in i.sample_rows))
+                            for i in verdicts.incidents
+                        ),
+                    ]
+                )
+                records = verdicts.to_frame(first_index=chunk.first_index)
+                if output == "ndjson" and len(records):
+                    text = records.to_json(orient="records", lines=True)
+                    out.write(text if text.endswith("\n") else text + "\n")
+                elif output != "ndjson":
+                    collected.append(records if output == "json" else records.loc[records["is_threat"]])
+                total += len(records)
+                progress.update(task, completed=total)
+    except (OSError, MalformedInputError, FeatureSchemaError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    _report_skips(stats, err)
+    summary = {
+        "flows": total,
+        "skipped_records": stats.skipped,
+        "levels": counts,
+        "threats": sum(v for k, v in counts.items() if k != "low"),
+        "model": None if detector is None else str(model_path),
+        "incidents": len(incidents),
+    }
+    if output == "json":
+        verdict_frame = pd.concat(collected, ignore_index=True) if collected else pd.DataFrame()
+        document = {
+            "verdicts": json.loads(verdict_frame.to_json(orient="records")) if len(verdict_frame) else [],
+            "incidents": [i.to_dict() for i in incidents],
+            "summary": summary,
+        }
+        out.write(json.dumps(document) + "\n")
+    elif output == "table":
+        _print_table(collected, incidents, summary, out)
+    return summary
+
+
+def _print_table(
+    collected: list[pd.DataFrame], incidents: list[Incident], summary: dict[str, Any], out: TextIO
+) -> None:
+    console = Console(file=out, width=160)
+    threats = pd.concat(collected, ignore_index=True) if collected else pd.DataFrame()
+    if len(threats):
+        top = threats.sort_values("score", ascending=False, kind="stable").head(TABLE_ROWS)
+        table = Table(title=f"Threats (the {len(top)} most severe of {len(threats)})")
+        for column in ("index", "score", "level", "detectors", "explanation"):
+            table.add_column(column)
+        for row in top.itertuples(index=False):
+            table.add_row(str(row.index), f"{row.score:.3f}", row.level, ", ".join(row.detectors), row.explanation)
+        console.print(table)
+    if incidents:
+        table = Table(title="Top incidents")
+        for column in ("source", "flows", "max score", "level", "detectors"):
+            table.add_column(column)
+        for incident in incidents[:10]:
+            table.add_row(
+                incident.source,
+                str(incident.flows),
+                f"{incident.max_score:.3f}",
+                incident.level,
+                ", ".join(incident.detectors),
+            )
+        console.print(table)
+    levels = ", ".join(f"{name}: {count}" for name, count in summary["levels"].items())
+    console.print(
+        f"Summary: {summary['flows']} flows, {summary['threats']} threats ({levels}); "
+        f"{summary['incidents']} incidents; {summary['skipped_records']} malformed records skipped"
+    )

@@ -1,0 +1,278 @@
+"""From model scores and rule hits to per-flow verdicts and per-source incidents.
+
+A verdict's ``score`` is one number in [0, 1] that both detectors speak:
+
+* the anomaly model's calibrated score is mapped piecewise-linearly so that its frozen
+  threshold lands exactly on 0.4, the seed's "medium" boundary: below the threshold a
+  flow is "low" and not a threat, at or above it the level rises with the score;
+* a rule that fired contributes its severity.
+
+The verdict takes the larger of the two, so ``is_threat`` is exactly ``score >= 0.4``
+and the level always agrees with it. The mapping is monotone, so ranking metrics
+(ROC-AUC) of the model are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from securenet.netsec.rules import RuleSetHits
+
+__all__ = [
+    "LEVELS",
+    "MODEL_DETECTOR",
+    "THREAT_THRESHOLD",
+    "Incident",
+    "Verdicts",
+    "build_verdicts",
+    "level_of",
+    "merge_incidents",
+    "model_to_verdict_score",
+]
+
+#: The seed's severity thresholds, highest first.
+LEVELS: tuple[tuple[str, float], ...] = (("critical", 0.8), ("high", 0.6), ("medium", 0.4), ("low", 0.0))
+THREAT_THRESHOLD = 0.4
+MODEL_DETECTOR = "anomaly_model"
+LEVEL_RANK = {name: rank for rank, (name, _) in enumerate(reversed(LEVELS))}
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def model_to_verdict_score(scores: FloatArray, threshold: float) -> FloatArray:
+    """Map calibrated model scores so that ``threshold`` becomes 0.4 (monotone, [0, 1])."""
+    scores = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    t = min(max(threshold, 1e-9), 1 - 1e-9)
+    below = THREAT_THRESHOLD * scores / t
+    above = THREAT_THRESHOLD + (1 - THREAT_THRESHOLD) * (scores - t) / (1 - t)
+    result: FloatArray = np.where(scores < t, below, above)
+    return result
+
+
+def level_of(scores: FloatArray) -> npt.NDArray[np.object_]:
+    """The seed's level names for an array of verdict scores."""
+    names = np.array([name for name, _ in LEVELS], dtype=object)
+    bounds = np.array([bound for _, bound in LEVELS])
+    # First bound (from the top) that the score reaches.
+    index = np.argmax(scores[:, None] >= bounds[None, :], axis=1)
+    result: npt.NDArray[np.object_] = names[index]
+    return result
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Threat verdicts from one source, grouped."""
+
+    source: str
+    flows: int
+    max_score: float
+    level: str
+    detectors: tuple[str, ...]
+    first_ts: float | None
+    last_ts: float | None
+    #: Batch positions of the first flows in the incident (at most 20).
+    sample_rows: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "flows": self.flows,
+            "max_score": round(self.max_score, 6),
+            "level": self.level,
+            "detectors": list(self.detectors),
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+            "sample_rows": list(self.sample_rows),
+        }
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Columnar verdicts for one batch, aligned with its rows.
+
+    Which detectors fired is a boolean matrix (rows x ``detector_names``), so that no
+    per-flow Python object is built unless a caller asks for one row's record.
+    """
+
+    score: FloatArray
+    level: npt.NDArray[np.object_]
+    is_threat: BoolArray
+    detector_names: tuple[str, ...]
+    fired: BoolArray
+    explanation: npt.NDArray[np.object_]
+    incidents: list[Incident] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.score.shape[0])
+
+    @property
+    def threat_count(self) -> int:
+        return int(self.is_threat.sum())
+
+    @property
+    def max_level(self) -> str:
+        if len(self) == 0:
+            return "low"
+        return str(level_of(np.array([self.score.max()]))[0])
+
+    def detectors(self, row: int) -> list[str]:
+        return [name for name, hit in zip(self.detector_names, self.fired[row].tolist(), strict=True) if hit]
+
+    def level_counts(self) -> dict[str, int]:
+        values, counts = np.unique(self.level.astype(str), return_counts=True)
+        found = dict(zip(values.tolist(), counts.tolist(), strict=True))
+        return {name: int(found.get(name, 0)) for name, _ in LEVELS}
+
+    def record(self, row: int, index: int | None = None) -> dict[str, Any]:
+        """One verdict as a JSON-ready dict (the CLI's and API's shape)."""
+        return {
+            "index": row if index is None else index,
+            "score": round(float(self.score[row]), 6),
+            "level": str(self.level[row]),
+            "is_threat": bool(self.is_threat[row]),
+            "detectors": self.detectors(row),
+            "explanation": str(self.explanation[row]),
+        }
+
+    def to_frame(self, first_index: int = 0) -> pd.DataFrame:
+        """All verdicts as a DataFrame with the record's columns, built without a per-row loop
+        except over rows where a detector fired."""
+        n = len(self)
+        empty: list[str] = []
+        detectors = np.empty(n, dtype=object)
+        detectors[:] = [empty] * n
+        for row in np.flatnonzero(self.fired.any(axis=1)).tolist():
+            detectors[row] = self.detectors(row)
+        return pd.DataFrame(
+            {
+                "index": np.arange(first_index, first_index + n),
+                "score": np.round(self.score, 6),
+                "level": self.level,
+                "is_threat": self.is_threat,
+                "detectors": detectors,
+                "explanation": self.explanation,
+            }
+        )
+
+
+def _explain_model_rows(rows: npt.NDArray[np.intp], features: list[list[tuple[str, float]]]) -> dict[int, str]:
+    text = {}
+    for row, pairs in zip(rows.tolist(), features, strict=True):
+        parts = [f"{name} {'+' if value >= 0 else '-'}{abs(value):.1f}sd" for name, value in pairs]
+        text[row] = "unusual " + ", ".join(parts)
+    return text
+
+
+def build_verdicts(
+    frame: pd.DataFrame,
+    *,
+    model_scores: FloatArray | None,
+    model_threshold: float | None,
+    model_explanations: dict[int, list[tuple[str, float]]] | None,
+    rule_hits: RuleSetHits | None,
+) -> Verdicts:
+    """Combine a batch's model scores (optional) and rule hits (optional) into verdicts."""
+    n = len(frame)
+    score = np.zeros(n)
+    model_flag = np.zeros(n, dtype=bool)
+    if model_scores is not None and model_threshold is not None:
+        mapped = model_to_verdict_score(model_scores, model_threshold)
+        model_flag = mapped >= THREAT_THRESHOLD
+        score = mapped
+    rule_fired = np.zeros((n, 0), dtype=bool)
+    rule_ids: tuple[str, ...] = ()
+    if rule_hits is not None:
+        score = np.maximum(score, rule_hits.score)
+        rule_fired, rule_ids = rule_hits.fired, rule_hits.rule_ids
+    is_threat = score >= THREAT_THRESHOLD
+    level = level_of(score)
+
+    names = ((MODEL_DETECTOR,) if model_scores is not None else ()) + rule_ids
+    fired = np.column_stack([model_flag, rule_fired]) if model_scores is not None else rule_fired
+    fired = fired.reshape(n, len(names))
+    explanation = np.full(n, "", dtype=object)
+    if model_explanations:
+        rows = np.array(sorted(model_explanations), dtype=np.intp)
+        for row, text in _explain_model_rows(rows, [model_explanations[r] for r in rows.tolist()]).items():
+            explanation[row] = text
+    if rule_hits is not None:
+        for evidence in rule_hits.evidence:
+            for row in evidence.rows:
+                # Rule evidence is the more concrete explanation: it goes first.
+                explanation[row] = (
+                    evidence.summary if not explanation[row] else f"{evidence.summary}; {explanation[row]}"
+                )
+    verdicts = Verdicts(score, level, is_threat, names, fired, explanation)
+    return Verdicts(score, level, is_threat, names, fired, explanation, incidents=group_incidents(frame, verdicts))
+
+
+def group_incidents(frame: pd.DataFrame, verdicts: Verdicts, sample: int = 20) -> list[Incident]:
+    """Group threat verdicts by source address (``unknown`` when the flow has none)."""
+    rows = np.flatnonzero(verdicts.is_threat)
+    if rows.size == 0:
+        return []
+    sources = frame["orig_h"].to_numpy(dtype=object)[rows] if "orig_h" in frame else np.full(rows.size, None)
+    ts = frame["ts"].to_numpy(dtype=np.float64)[rows] if "ts" in frame else np.full(rows.size, np.nan)
+    threats = pd.DataFrame(
+        {
+            "row": rows,
+            "source": pd.Series(sources, dtype=object).fillna("unknown").astype(str),
+            "score": verdicts.score[rows],
+            "ts": ts,
+        }
+    )
+    grouped = threats.groupby("source", sort=False)
+    summary = grouped.agg(
+        flows=("row", "size"), max_score=("score", "max"), first_ts=("ts", "min"), last_ts=("ts", "max")
+    )
+    incidents = []
+    for source, group_rows in grouped["row"]:
+        info = summary.loc[source]
+        members = group_rows.to_numpy()
+        found: dict[str, None] = {}
+        hit = verdicts.fired[members].any(axis=0)
+        found.update(dict.fromkeys(n for n, h in zip(verdicts.detector_names, hit.tolist(), strict=True) if h))
+        incidents.append(
+            Incident(
+                source=str(source),
+                flows=int(info["flows"]),
+                max_score=float(info["max_score"]),
+                level=str(level_of(np.array([info["max_score"]]))[0]),
+                detectors=tuple(found),
+                first_ts=None if np.isnan(info["first_ts"]) else float(info["first_ts"]),
+                last_ts=None if np.isnan(info["last_ts"]) else float(info["last_ts"]),
+                sample_rows=tuple(members[:sample].tolist()),
+            )
+        )
+    incidents.sort(key=lambda i: (-i.max_score, -i.flows))
+    return incidents
+
+
+def merge_incidents(incidents: Iterable[Incident], sample: int = 20) -> list[Incident]:
+    """Merge incidents of the same source found in different batches of one stream."""
+    merged: dict[str, Incident] = {}
+    for incident in incidents:
+        seen = merged.get(incident.source)
+        if seen is None:
+            merged[incident.source] = incident
+            continue
+        top = incident if incident.max_score > seen.max_score else seen
+        times = [t for t in (seen.first_ts, seen.last_ts, incident.first_ts, incident.last_ts) if t is not None]
+        merged[incident.source] = Incident(
+            source=incident.source,
+            flows=seen.flows + incident.flows,
+            max_score=top.max_score,
+            level=top.level,
+            detectors=tuple(dict.fromkeys((*seen.detectors, *incident.detectors))),
+            first_ts=min(times) if times else None,
+            last_ts=max(times) if times else None,
+            sample_rows=(seen.sample_rows + incident.sample_rows)[:sample],
+        )
+    return sorted(merged.values(), key=lambda i: (-i.max_score, -i.flows))

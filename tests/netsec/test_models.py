@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from securenet.netsec.flows import flows_to_frame
+from securenet.netsec.models import (
+    MODEL_FORMAT_VERSION,
+    FlowAnomalyDetector,
+    ModelCorruptError,
+    ModelError,
+    ModelIncompatibleError,
+    ModelOutsideDirError,
+    ModelTamperedError,
+    TailCalibrator,
+)
+from securenet.netsec.readers import read_flows
+
+NSL_KDD = Path(__file__).resolve().parents[3] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
+KEY = b"0123456789abcdef0123456789abcdef"
+MAGIC = b"SNETMODEL\n"
+
+
+@pytest.fixture(scope="module")
+def nsl_kdd() -> tuple[pd.DataFrame, np.ndarray]:
+    if not NSL_KDD.exists():
+        pytest.skip(f"NSL-KDD not found at {NSL_KDD}")
+    chunk = next(read_flows(NSL_KDD, "nsl-kdd", chunk_size=4000))
+    assert chunk.labels is not None
+    return chunk.frame, chunk.labels.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def split(nsl_kdd: tuple[pd.DataFrame, np.ndarray]) -> dict[str, Any]:
+    """Train on the normal rows of the first 3000 records, validate on the next 1000."""
+    frame, labels = nsl_kdd
+    train = frame.iloc[:3000]
+    normal = train[labels[:3000] == "normal"].reset_index(drop=True)
+    valid = frame.iloc[3000:].reset_index(drop=True)
+    return {"normal": normal, "valid": valid, "attack": labels[3000:] != "normal"}
+
+
+@pytest.fixture(scope="module")
+def detector(split: dict[str, Any]) -> FlowAnomalyDetector:
+    return FlowAnomalyDetector(n_estimators=50, max_samples=256).fit(split["normal"])
+
+
+@pytest.fixture
+def model_file(detector: FlowAnomalyDetector, tmp_path: Path) -> Path:
+    path = tmp_path / "tenant-a.model"
+    detector.save(path, key=KEY)
+    return path
+
+
+def test_roc_auc_floor_on_nsl_kdd_slice(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:
+    scores = detector.score(split["valid"])
+    assert roc_auc_score(split["attack"], scores) > 0.95
+    flagged = detector.predict(split["valid"])
+    assert flagged[split["attack"]].mean() > 0.8  # recall at the frozen threshold
+    assert flagged[~split["attack"]].mean() < 0.05  # false-positive rate
+
+
+def test_scores_are_in_unit_interval_and_threshold_is_frozen_from_training(
+    detector: FlowAnomalyDetector, split: dict[str, Any]
+) -> None:
+    scores = detector.score(split["valid"])
+    assert scores.min() >= 0.0
+    assert scores.max() <= 1.0
+    assert 0.0 < detector.threshold < 1.0
+    np.testing.assert_array_equal(detector.predict(split["valid"]), scores >= detector.threshold)
+    # About `contamination` of the baseline lies above the threshold.
+    assert detector.predict(split["normal"]).mean() < 3 * detector.contamination
+
+
+@pytest.mark.parametrize("components", [("knn",), ("iforest",), ("knn", "iforest")])
+def test_each_component_scores_alone(components: tuple[str, ...], split: dict[str, Any]) -> None:
+    model = FlowAnomalyDetector(components=components, n_estimators=30, max_samples=128)
+    model.fit(split["normal"].head(800))
+    assert roc_auc_score(split["attack"], model.score(split["valid"])) > 0.9
+
+
+def test_micro_batches_give_the_same_scores(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:
+    calls: list[int] = []
+    small = FlowAnomalyDetector(batch_size=97)
+    small.__dict__.update({k: v for k, v in detector.__dict__.items() if k != "batch_size"})
+    original = small._component_score
+
+    def spy(fitted: Any, name: str, features: np.ndarray) -> np.ndarray:
+        calls.append(len(features))
+        return original(fitted, name, features)
+
+    small._component_score = spy  # type: ignore[method-assign]
+    np.testing.assert_allclose(small.score(split["valid"]), detector.score(split["valid"]), rtol=1e-12)
+    assert max(calls) == 97
+    assert len(calls) == 2 * int(np.ceil(len(split["valid"]) / 97))
+
+
+def test_explain_names_the_feature_that_moved(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:
+    flows = split["normal"].head(5).copy()
+    flows.loc[0, "orig_bytes"] = 5e9
+    explanation = detector.explain(flows, top_k=3)
+    assert explanation.features.shape == (5, 3)
+    assert explanation.deviations.shape == (5, 3)
+    assert explanation.features[0, 0] == "log1p(orig_bytes)"
+    assert explanation.deviations[0, 0] > 3
+    rows = explanation.rows()
+    assert rows[0][0][0] == "log1p(orig_bytes)"
+    assert set(explanation.features.ravel()) <= set(detector.feature_names)
+
+
+def test_empty_batch_scores_to_empty_arrays(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:
+    empty = split["valid"].head(0)
+    assert detector.score(empty).shape == (0,)
+    assert detector.predict(empty).shape == (0,)
+    assert detector.explain(empty).features.shape == (0, 3)
+
+
+def test_fit_rejects_tiny_baselines_and_bad_parameters(split: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="at least"):
+        FlowAnomalyDetector().fit(split["normal"].head(3))
+    with pytest.raises(ValueError, match="components"):
+        FlowAnomalyDetector(components=("lof",))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        FlowAnomalyDetector().score(split["normal"])
+
+
+def test_scanner_flagged_by_window_features() -> None:
+    rng = np.random.default_rng(0)
+    normal = [
+        {"ts": float(t), "orig_h": f"10.0.0.{rng.integers(20)}", "resp_h": f"10.1.0.{rng.integers(3)}"}
+        | {"resp_p": float(rng.choice([443, 53])), "proto": "tcp", "conn_state": "SF", "orig_bytes": 500.0}
+        for t in rng.uniform(0, 3600, 1500)
+    ]
+    scan = [
+        {"ts": 1800.0 + i * 0.1, "orig_h": "10.0.0.99", "resp_h": "10.1.0.1", "resp_p": float(1000 + i)}
+        | {"proto": "tcp", "conn_state": "S0", "orig_bytes": 0.0}
+        for i in range(200)
+    ]
+    model = FlowAnomalyDetector(n_estimators=50, max_samples=256).fit(flows_to_frame(normal))
+    # Window features describe a batch's traffic as a whole, so the live batch carries
+    # the same background traffic as the baseline, plus the scan.
+    flagged = model.predict(flows_to_frame(normal + scan))
+    assert flagged[len(normal) :].mean() > 0.9
+    assert flagged[: len(normal)].mean() < 0.05
+
+
+def test_tail_calibrator_is_monotone_beyond_the_training_range() -> None:
+    calibrator = TailCalibrator.fit(np.arange(100.0), max_knots=16)
+    cdf = calibrator.cdf(np.array([-5.0, 0.0, 50.0, 99.0, 100.0, 110.0, 1e6]))
+    assert np.all(np.diff(cdf) >= 0)
+    assert cdf[3] < cdf[4] < cdf[5]  # beyond the largest training score, still ordered
+    assert cdf.min() >= 0.0
+    assert cdf.max() <= 1.0
+
+
+# -- model files --------------------------------------------------------------------------
+
+
+def parse(path: Path) -> tuple[dict[str, Any], bytes, bytes]:
+    data = path.read_bytes()
+    assert data.startswith(MAGIC)
+    (length,) = struct.unpack_from(">I", data, len(MAGIC))
+    start = len(MAGIC) + 4
+    envelope = json.loads(data[start : start + length])
+    body = data[start + length :]
+    return envelope, body[: envelope["metadata_length"]], body[envelope["metadata_length"] :]
+
+
+def write(path: Path, envelope: dict[str, Any], metadata: bytes, payload: bytes, *, reseal: bool) -> None:
+    """Write a model file; with ``reseal`` the checksum matches the new content (no HMAC)."""
+    if reseal:
+        signed = struct.pack(">Q", len(metadata)) + metadata + payload
+        envelope = envelope | {
+            "sha256": hashlib.sha256(signed).hexdigest(),
+            "hmac_sha256": None,
+            "metadata_length": len(metadata),
+            "payload_length": len(payload),
+        }
+    header = json.dumps(envelope).encode()
+    path.write_bytes(MAGIC + struct.pack(">I", len(header)) + header + metadata + payload)
+
+
+def edit_metadata(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    envelope, metadata, payload = parse(path)
+    document = json.loads(metadata)
+    change(document)
+    write(path, envelope, json.dumps(document).encode(), payload, reseal=True)
+
+
+def test_round_trip_gives_identical_scores_and_metadata(
+    detector: FlowAnomalyDetector, model_file: Path, split: dict[str, Any]
+) -> None:
+    loaded = FlowAnomalyDetector.load(model_file.name, model_file.parent, key=KEY)
+    np.testing.assert_array_equal(loaded.score(split["valid"]), detector.score(split["valid"]))
+    assert loaded.threshold == detector.threshold
+    assert loaded.feature_names == detector.feature_names
+    envelope, metadata, _ = parse(model_file)
+    assert envelope["format_version"] == MODEL_FORMAT_VERSION
+    assert len(envelope["sha256"]) == 64
+    assert len(envelope["hmac_sha256"]) == 64
+    document = json.loads(metadata)
+    assert document["n_training_rows"] == len(split["normal"])
+    assert document["threshold"] == detector.threshold
+    assert document["feature_schema"]["names"] == detector.feature_names
+    assert document["feature_schema"]["extractor"]["feature_names"] == detector.feature_names
+    assert {"sklearn", "numpy"} <= set(document["libraries"])
+    assert document["created_at"]
+
+
+def test_unsigned_file_loads_without_key(detector: FlowAnomalyDetector, tmp_path: Path) -> None:
+    detector.save(tmp_path / "plain.model")
+    loaded = FlowAnomalyDetector.load(tmp_path / "plain.model", tmp_path)
+    assert loaded.threshold == detector.threshold
+
+
+TAMPERINGS: dict[str, Callable[[Path], object]] = {
+    "payload byte flipped": lambda p: p.write_bytes(p.read_bytes()[:-10] + b"X" + p.read_bytes()[-9:]),
+    "metadata threshold raised": lambda p: p.write_bytes(
+        p.read_bytes().replace(b'"threshold": 0.', b'"threshold": 9.', 1)
+    ),
+    "resealed without the key": lambda p: write(p, *parse(p), reseal=True),
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
+def test_tampered_files_are_rejected(tamper: Callable[[Path], object], model_file: Path) -> None:
+    tamper(model_file)
+    with pytest.raises(ModelTamperedError):
+        FlowAnomalyDetector.load(model_file, model_file.parent, key=KEY)
+
+
+def test_wrong_key_and_unsigned_file_are_rejected(detector: FlowAnomalyDetector, model_file: Path) -> None:
+    with pytest.raises(ModelTamperedError, match="HMAC"):
+        FlowAnomalyDetector.load(model_file, model_file.parent, key=b"another key, 16+ bytes")
+    detector.save(model_file)  # unsigned
+    with pytest.raises(ModelTamperedError, match="not signed"):
+        FlowAnomalyDetector.load(model_file, model_file.parent, key=KEY)
+
+
+UNPICKLED: list[str] = []
+
+
+class Exploit:
+    def __reduce__(self) -> tuple[Callable[[str], None], tuple[str]]:
+        return UNPICKLED.append, ("exploit ran",)
+
+
+def test_payload_is_never_unpickled_before_verification(model_file: Path) -> None:
+    envelope, metadata, _ = parse(model_file)
+    exploit = pickle.dumps(Exploit())
+    # Checksum left as it was: the swap must be caught by the checksum.
+    write(model_file, envelope | {"payload_length": len(exploit)}, metadata, exploit, reseal=False)
+    with pytest.raises(ModelTamperedError):
+        FlowAnomalyDetector.load(model_file, model_file.parent)
+    # Checksum recomputed by the attacker: only the HMAC can catch it.
+    write(model_file, envelope, metadata, exploit, reseal=True)
+    with pytest.raises(ModelTamperedError):
+        FlowAnomalyDetector.load(model_file, model_file.parent, key=KEY)
+    assert UNPICKLED == []
+
+
+CORRUPTIONS: dict[str, Callable[[Path], object]] = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[:-100]),
+    "bad magic": lambda p: p.write_bytes(b"PK\x03\x04" + p.read_bytes()[4:]),
+    "empty": lambda p: p.write_bytes(b""),
+    "garbled header": lambda p: p.write_bytes(MAGIC + struct.pack(">I", 5) + b"{nope" + b"rest"),
+    "header cut short": lambda p: p.write_bytes(p.read_bytes()[: len(MAGIC) + 20]),
+}
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_corrupt_files_are_rejected(corrupt: Callable[[Path], object], model_file: Path) -> None:
+    corrupt(model_file)
+    with pytest.raises(ModelCorruptError):
+        FlowAnomalyDetector.load(model_file, model_file.parent, key=KEY)
+
+
+def test_future_format_version_is_incompatible(model_file: Path) -> None:
+    envelope, metadata, payload = parse(model_file)
+    write(model_file, envelope | {"format_version": MODEL_FORMAT_VERSION + 1}, metadata, payload, reseal=False)
+    with pytest.raises(ModelIncompatibleError, match="format version"):
+        FlowAnomalyDetector.load(model_file, model_file.parent)
+
+
+INCOMPATIBLE_METADATA: dict[str, Callable[[dict[str, Any]], object]] = {
+    "feature names differ": lambda m: m["feature_schema"]["names"].append("log1p(orig_pkts)"),
+    "extractor state version": lambda m: m["feature_schema"]["extractor"].update(version=99),
+    "fewer features than the payload": lambda m: (
+        m["feature_schema"]["extractor"].update(
+            numeric=m["feature_schema"]["extractor"]["numeric"][1:],
+            feature_names=m["feature_schema"]["extractor"]["feature_names"][1:],
+        ),
+        m["feature_schema"].update(names=m["feature_schema"]["names"][1:]),
+    ),
+    "other scikit-learn": lambda m: m["libraries"].update(sklearn="0.24.2"),
+    "other kind of model": lambda m: m.update(kind="someone.else"),
+}
+
+
+@pytest.mark.parametrize("change", INCOMPATIBLE_METADATA.values(), ids=INCOMPATIBLE_METADATA.keys())
+def test_incompatible_models_are_rejected(change: Callable[[dict[str, Any]], object], model_file: Path) -> None:
+    edit_metadata(model_file, change)
+    with pytest.raises(ModelIncompatibleError):
+        FlowAnomalyDetector.load(model_file, model_file.parent)
+
+
+def test_paths_outside_the_model_dir_are_rejected(model_file: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "link.model").symlink_to(model_file)
+    escapes: list[str | Path] = [
+        "../tenant-a.model",
+        model_file,
+        models / "link.model",
+        models / ".." / model_file.name,
+    ]
+    for path in escapes:
+        with pytest.raises(ModelOutsideDirError, match="outside"):
+            FlowAnomalyDetector.load(path, models)
+    # A symlink that stays inside the directory is fine.
+    (models / "real.model").write_bytes(model_file.read_bytes())
+    (models / "alias.model").symlink_to(models / "real.model")
+    assert FlowAnomalyDetector.load("alias.model", models, key=KEY).threshold > 0
+
+
+def test_errors_share_a_base_class_and_keys_must_be_long() -> None:
+    for error in (ModelCorruptError, ModelIncompatibleError, ModelTamperedError, ModelOutsideDirError):
+        assert issubclass(error, ModelError)
+    with pytest.raises(ValueError, match="16 bytes"):
+        FlowAnomalyDetector.load("x.model", ".", key=b"short")

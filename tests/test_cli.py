@@ -1,0 +1,154 @@
+"""The CLI end to end: train and analyze on an NSL-KDD slice; errors exit non-zero with a message."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from securenet.cli import app
+
+NSL_KDD = Path(__file__).resolve().parents[2] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def kdd_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
+    root = tmp_path_factory.mktemp("cli")
+    with NSL_KDD.open() as source:
+        lines = list(itertools.islice(source, 5000))
+    train, test = root / "train.txt", root / "test.txt.gz"
+    train.write_text("".join(lines[:3000]))
+    with gzip.open(test, "wt") as handle:
+        handle.write("".join(lines[3000:]))
+    labels = [line.rstrip("\n").split(",")[41] for line in lines[3000:]]
+    return train, test, labels
+
+
+@pytest.fixture(scope="module")
+def model(kdd_files, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    train, _, _ = kdd_files
+    path = tmp_path_factory.mktemp("models") / "tenant.model"
+    result = runner.invoke(app, ["train", "--format", "nsl-kdd", str(train), "--model", str(path), "--normal-only"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stderr)
+    assert summary["training_rows"] < 3000  # only the normal rows
+    assert path.exists()
+    return path
+
+
+def test_analyze_ndjson_is_in_input_order_and_separates_attacks(kdd_files, model) -> None:
+    _, test, labels = kdd_files
+    result = runner.invoke(
+        app, ["analyze", "--format", "nsl-kdd", str(test), "--model", str(model), "--output", "ndjson"]
+    )
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["index"] for r in records] == list(range(len(labels)))
+    for record in records:
+        assert {"index", "score", "level", "is_threat", "detectors"} <= set(record)
+        assert 0.0 <= record["score"] <= 1.0
+        assert record["is_threat"] == (record["level"] != "low")
+    auc = roc_auc_score([label != "normal" for label in labels], [r["score"] for r in records])
+    assert auc > 0.85
+
+
+def test_analyze_table_ends_with_a_summary(kdd_files, model) -> None:
+    _, test, _ = kdd_files
+    result = runner.invoke(app, ["analyze", "--format", "nsl-kdd", str(test), "--model", str(model)])
+    assert result.exit_code == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("Summary: 2000 flows")
+    assert "critical:" in last
+    assert "Top incidents" in result.stdout
+
+
+def test_analyze_json_document(kdd_files, model) -> None:
+    _, test, _ = kdd_files
+    result = runner.invoke(app, ["analyze", "-f", "nsl-kdd", str(test), "--model", str(model), "-o", "json"])
+    document = json.loads(result.stdout)
+    assert len(document["verdicts"]) == 2000
+    assert document["summary"]["flows"] == 2000
+    assert document["incidents"][0]["source"] == "unknown"  # NSL-KDD has no addresses
+
+
+def test_rules_only_analysis_of_zeek_json(tmp_path: Path) -> None:
+    flows = tmp_path / "conn.log"
+    flows.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "ts": 1.0 + i / 100,
+                    "id.orig_h": "10.9.9.9",
+                    "id.orig_p": 40000,
+                    "id.resp_h": "10.0.0.5",
+                    "id.resp_p": i + 1,
+                    "proto": "tcp",
+                    "conn_state": "REJ",
+                }
+            )
+            + "\n"
+            for i in range(100)
+        )
+    )
+    result = runner.invoke(app, ["analyze", "--format", "zeek", str(flows), "--output", "ndjson"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all("port_scan" in r["detectors"] for r in records)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "--format", "nsl-kdd", "/nonexistent/flows.txt"], "flows.txt"),
+        (["analyze", "--format", "bogus", "x"], "--format must be one of"),
+        (["analyze", "--format", "nsl-kdd", "FILE", "--output", "xml"], "--output must be one of"),
+    ],
+)
+def test_usage_errors_exit_non_zero(args, message, kdd_files) -> None:
+    args = [str(kdd_files[0]) if a == "FILE" else a for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_malformed_record_names_file_line_and_field(tmp_path: Path, kdd_files, model) -> None:
+    bad = tmp_path / "bad.txt"
+    good = kdd_files[0].read_text().splitlines(keepends=True)[:5]
+    fields = good[2].split(",")
+    fields[4] = "lots"  # src_bytes
+    bad.write_text("".join([*good[:2], ",".join(fields), *good[3:]]))
+    result = runner.invoke(app, ["analyze", "-f", "nsl-kdd", str(bad), "--model", str(model), "-o", "ndjson"])
+    assert result.exit_code == 2
+    assert "bad.txt:3" in result.stderr
+    assert "src_bytes" in result.stderr
+    skipped = runner.invoke(
+        app, ["analyze", "-f", "nsl-kdd", str(bad), "--model", str(model), "-o", "ndjson", "--on-error", "skip"]
+    )
+    assert skipped.exit_code == 0
+    assert len(skipped.stdout.splitlines()) == 4
+    assert "1 malformed record(s) skipped" in skipped.stderr
+
+
+def test_tampered_model_is_refused(tmp_path: Path, kdd_files, model) -> None:
+    tampered = tmp_path / "tampered.model"
+    data = bytearray(model.read_bytes())
+    data[-10] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    result = runner.invoke(app, ["analyze", "-f", "nsl-kdd", str(kdd_files[0]), "--model", str(tampered)])
+    assert result.exit_code == 2
+    assert "error:" in result.stderr
+    assert result.stdout == ""
+
+
+def test_normal_only_needs_labels(tmp_path: Path) -> None:
+    flows = tmp_path / "flows.csv"
+    flows.write_text("ts,orig_h,resp_h,resp_p,proto\n" + "".join(f"{i},10.0.0.1,10.0.0.2,80,tcp\n" for i in range(50)))
+    result = runner.invoke(app, ["train", "-f", "csv", str(flows), "--model", str(tmp_path / "m"), "--normal-only"])
+    assert result.exit_code == 2
+    assert "no labels" in result.stderr
