@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from securenet.telemetry import TelemetryHandle, TelemetrySettings, setup_telemetry, shutdown_telemetry
 from tests.otel_globals import reset_otel_globals
 from tests.otlp_fixtures import otlp_receiver
+from tests.server_fixtures import postgres_server, postgres_url, redis_server, redis_url
 
-__all__ = ["otlp_receiver"]
+__all__ = ["otlp_receiver", "postgres_server", "postgres_url", "redis_server", "redis_url"]
 
 
 @pytest.fixture(autouse=True)

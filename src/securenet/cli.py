@@ -144,3 +144,124 @@ def analyze(
         commands.analyze(file, fmt, model, output=output, on_error=on_error, settings=Settings())
     except commands.CommandError as exc:
         _fail(str(exc))
+
+
+tenants_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+
+def _database(settings: Settings, *, migrate: bool = True) -> Any:
+    from securenet.store.database import Database
+
+    db = Database(settings.effective_database_url)
+    if migrate:
+        db.upgrade()
+    return db
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: str,
+    rate_limit: Annotated[int | None, typer.Option(help="Requests per minute for this tenant.")] = None,
+) -> None:
+    """Create a tenant and print its first API key (shown once)."""
+    from securenet.store.tenants import TenantExistsError, create_tenant
+
+    db = _database(Settings())
+    try:
+        with db.session() as session:
+            tenant, key = create_tenant(session, name, rate_limit_per_minute=rate_limit)
+            tenant_id, prefix, secret = tenant.id, key.key.prefix, key.secret
+    except TenantExistsError as exc:
+        _fail(str(exc))
+    typer.echo(f"tenant {name} created: id {tenant_id}, key prefix {prefix}", err=True)
+    typer.echo("store this API key now; it is not shown again:", err=True)
+    typer.echo(secret)
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    from sqlalchemy import select
+
+    from securenet.store.schema import Tenant
+
+    db = _database(Settings())
+    with db.session() as session:
+        for tenant in session.scalars(select(Tenant).order_by(Tenant.created_at)):
+            typer.echo(f"{tenant.id}\t{tenant.name}")
+
+
+@keys_app.command("create")
+def keys_create(tenant_id: str, name: Annotated[str, typer.Option(help="A label for the key.")] = "default") -> None:
+    """Create another API key for a tenant (printed once)."""
+    from securenet.store.schema import Tenant
+    from securenet.store.tenants import create_key
+
+    db = _database(Settings())
+    with db.session() as session:
+        if session.get(Tenant, tenant_id) is None:
+            _fail(f"no tenant {tenant_id}")
+        key = create_key(session, tenant_id, name)
+        secret = key.secret
+    typer.echo(secret)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's shown prefix (e.g. snk_AbCdEfGh).")]) -> None:
+    """Revoke an API key by its prefix."""
+    from securenet.store.tenants import revoke_key
+
+    db = _database(Settings())
+    with db.session() as session:
+        count = revoke_key(session, prefix)
+    if count == 0:
+        _fail(f"no active key with prefix {prefix!r}")
+    typer.echo(f"revoked {count} key(s)", err=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    _database(Settings(), migrate=False).upgrade(revision)
+    typer.echo(f"database at {revision}", err=True)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. base)."""
+    _database(Settings(), migrate=False).downgrade(revision)
+    typer.echo(f"database at {revision}", err=True)
+
+
+@app.command()
+def worker(
+    batch_size: Annotated[int, typer.Option(min=1, help="Messages per micro-batch.")] = 16,
+    claim_idle_ms: Annotated[int, typer.Option(min=100, help="Claim other workers' messages idle this long.")] = 30_000,
+) -> None:
+    """Process the ingest streams (needs SECURENET_REDIS_URL)."""
+    import signal
+
+    from securenet.api.app import build_state
+    from securenet.telemetry import configure_logging, setup_telemetry, shutdown_telemetry
+    from securenet.worker import StreamWorker
+
+    settings = Settings()
+    if not settings.redis_url:
+        _fail("securenet worker needs SECURENET_REDIS_URL; without Redis, `securenet serve` runs the worker itself")
+    setup_telemetry(settings.telemetry)
+    configure_logging(settings.telemetry)
+    state = build_state(settings)
+    stream_worker = StreamWorker(state.queue, state.orchestrator, batch_size=batch_size, claim_idle_ms=claim_idle_ms)
+    signal.signal(signal.SIGTERM, lambda *_: stream_worker.stop(timeout_s=0))
+    signal.signal(signal.SIGINT, lambda *_: stream_worker.stop(timeout_s=0))
+    try:
+        stream_worker.run()
+    finally:
+        state.queue.close()
+        state.db.dispose()
+        shutdown_telemetry()

@@ -32,4 +32,22 @@ class Settings(BaseSettings):
     def model_key_bytes(self) -> bytes | None:
         return None if self.model_key is None else self.model_key.get_secret_value().encode()
 
+    #: SQLAlchemy URL; default SQLite under data_dir. postgresql+psycopg://... scales out.
+    database_url: str | None = None
+    #: redis://... switches the ingest queue and rate limits to Redis; default in-process.
+    redis_url: str | None = None
+    #: The admin key (manages tenants through the API). Unset: tenant management is CLI-only.
+    admin_key: SecretStr | None = None
+    #: Largest request body accepted, in bytes (413 beyond).
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: Most flows in one request (413 beyond).
+    max_flows_per_request: int = Field(default=100_000, ge=1)
+    #: Requests per minute per tenant unless the tenant has its own limit (429 beyond).
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    #: Pending batches per tenant stream before ingest answers 503.
+    stream_max_len: int = Field(default=10_000, ge=1)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'securenet.db'}"

@@ -2,54 +2,132 @@
 
 Telemetry is set up in the lifespan, so that every server worker process (uvicorn
 ``--workers``, gunicorn's uvicorn workers, with or without ``--preload``) builds its
-own providers exactly once and flushes them when it stops.
+own providers exactly once and flushes them when it stops. The database, the queue
+and the orchestrator are built there too, once per process.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import structlog
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 
+from securenet.api import detections, flows, tenants, training
+from securenet.api.deps import AppState
 from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
+from securenet.api.middleware import BodyLimitMiddleware, TraceHeadersMiddleware
+from securenet.api.problems import PROBLEM_JSON, install_problem_handlers
+from securenet.api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from securenet.config import Settings
+from securenet.orchestrator import ModelRegistry, SecurityOrchestrator
+from securenet.store.database import Database
 from securenet.telemetry import (
     configure_logging,
     fastapi_telemetry_options,
+    instrument_redis,
     package_version,
     setup_telemetry,
     shutdown_telemetry,
 )
 
-__all__ = ["create_app"]
+__all__ = ["build_state", "create_app"]
+
+log = structlog.get_logger("securenet.api")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def build_state(settings: Settings) -> AppState:
+    """Everything a process needs to serve: database (migrated if SQLite), queue, limiter."""
+    from securenet.ingest import InProcessQueue, RedisStreamQueue
+
+    db = Database(settings.effective_database_url)
+    if db.is_sqlite:
+        db.upgrade()
+    queue: Any
+    limiter: RateLimiter
+    if settings.redis_url:
+        import redis
+
+        instrument_redis()
+        queue = RedisStreamQueue(settings.redis_url, max_len=settings.stream_max_len)
+        limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url, socket_timeout=2))
+    else:
+        queue = InProcessQueue(max_len=settings.stream_max_len)
+        limiter = InProcessRateLimiter()
+    models = ModelRegistry(db, settings.effective_model_dir, settings.model_key_bytes())
+    return AppState(settings, db, SecurityOrchestrator(db, models), queue, limiter)
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_telemetry(settings.telemetry)
         configure_logging(settings.telemetry)
+        own_state = state is None
+        app.state.securenet = state or await run_in_threadpool(build_state, settings)
+        embedded = None
+        if own_state and not settings.redis_url:
+            # No Redis: this process also runs the worker, on the in-process queue.
+            from securenet.worker import StreamWorker
+
+            embedded = StreamWorker(app.state.securenet.queue, app.state.securenet.orchestrator, name="embedded")
+            embedded.start_thread()
         try:
             yield
         finally:
+            if embedded is not None:
+                embedded.stop()
+            if own_state:
+                app.state.securenet.queue.close()
+                app.state.securenet.db.dispose()
             shutdown_telemetry()
 
     app = FastAPI(
         title="SecureNet",
         version=package_version(),
-        description="MCP gateway and network threat detection, observable end to end.",
+        description="MCP gateway and network threat detection, observable end to end. "
+        "Authenticate with `Authorization: Bearer <key>` or `X-API-Key`. Errors are RFC 9457 "
+        "problem documents; every response names its trace in `traceresponse` and `X-Trace-Id`.",
         lifespan=lifespan,
         telemetry=fastapi_telemetry_options(),
     )
-    app.state.settings = settings
+    install_problem_handlers(app)
 
     @app.get("/health", tags=["operations"], summary="Liveness probe")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/ready", tags=["operations"], summary="Readiness: database and queue reachable")
+    async def ready() -> JSONResponse:
+        current = app.state.securenet
+        checks: dict[str, str] = {}
+        try:
+            await run_in_threadpool(current.db.ping)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready; the type says which
+            checks["database"] = f"unavailable ({type(exc).__name__})"
+        try:
+            await run_in_threadpool(current.queue.ping)
+            checks["queue"] = "ok"
+        except Exception as exc:
+            checks["queue"] = f"unavailable ({type(exc).__name__})"
+        ok = all(value == "ok" for value in checks.values())
+        body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
+        if not ok:
+            body = {"type": "about:blank", "title": "Not ready", "status": 503, **body}
+        return JSONResponse(body, status_code=200 if ok else 503, media_type=None if ok else PROBLEM_JSON)
+
+    for module in (flows, detections, training, tenants):
+        app.include_router(module.router)
     app.router.routes.append(MetricsRoute("/metrics"))
+    # Added last = outermost: the body limit sees the request first.
     app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(TraceHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -3,8 +3,13 @@
 :class:`FlowAnomalyDetector` fuses two detectors, each measured on an NSL-KDD
 validation split (see ``benchmarks/detection_quality.py``):
 
-* ``knn``: distance from a flow to its nearest baseline flow, in standardised feature
-  space. The strongest single detector on clean baselines.
+* ``knn``: distance from a flow to its nearest baseline prototype. Features are
+  standardised and projected onto their leading principal components; the prototypes
+  are the means of k-means clusters of baseline flows (the flows themselves when the
+  baseline is small). The strongest single detector on clean baselines. Against 1,024
+  prototypes in 16 dimensions a flow costs one small float32 matrix product, instead of
+  a search over up to 20,000 baseline flows in every feature: about 30 times less work,
+  for an NSL-KDD ROC-AUC of 0.9960 instead of 0.9965.
 * ``iforest``: scikit-learn's IsolationForest. Weaker alone, but it keeps the fused
   score useful when the baseline itself contains some attack traffic (real baselines
   are never clean: internet background scanning alone sees to that), where a
@@ -12,7 +17,9 @@ validation split (see ``benchmarks/detection_quality.py``):
   baseline looks normal.
 
 Each component's raw score is turned into a tail probability against its own
-distribution on the training flows (leave-one-out for the kNN distance). The fused
+distribution on the training flows (leave-one-out for the kNN distance: a flow's own
+contribution is taken out of its prototype, so a baseline flow is scored as an unseen one
+would be). The fused
 statistic is the smallest tail probability (Tippett's method: a flow is as anomalous as
 its most confident detector finds it), mapped through its own training distribution
 onto [0, 1]. The alert threshold is a training quantile of that score, frozen into the
@@ -35,6 +42,7 @@ import pickle
 import platform
 import struct
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,8 +53,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import sklearn
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
-from sklearn.neighbors import NearestNeighbors
+from sklearn.exceptions import ConvergenceWarning
 
 from securenet.netsec.features import FeatureExtractor, FeatureSchemaError
 
@@ -55,16 +65,18 @@ __all__ = [
     "MODEL_FORMAT_VERSION",
     "FeatureExplanation",
     "FlowAnomalyDetector",
+    "IsolationPathScorer",
     "ModelCorruptError",
     "ModelError",
     "ModelIncompatibleError",
     "ModelOutsideDirError",
     "ModelTamperedError",
+    "PrototypeIndex",
     "TailCalibrator",
 ]
 
 #: Version of the model file container and payload layout; bump on any change.
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2
 #: Detectors :class:`FlowAnomalyDetector` can fuse.
 COMPONENTS: tuple[str, ...] = ("knn", "iforest")
 
@@ -77,6 +89,9 @@ _KIND = "securenet.netsec.FlowAnomalyDetector"
 _SCALE_FLOOR = 0.5
 _MIN_TRAINING_ROWS = 20
 _MIN_KEY_BYTES = 16
+# Query rows per block of the prototype distance matrix: 2048 x 1024 float32 is 8 MiB,
+# which stays in cache while it is reduced.
+_DISTANCE_BLOCK_ROWS = 2048
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -178,15 +193,184 @@ class FeatureExplanation:
         ]
 
 
+def _average_path_length(n_samples: npt.NDArray[np.int64] | npt.NDArray[np.float64]) -> FloatArray:
+    """Expected path length of an unsuccessful BST search among ``n`` points (Liu et al.), as sklearn."""
+    n = np.asarray(n_samples, dtype=np.float64)
+    result = np.zeros(n.shape)
+    result[n == 2] = 1.0
+    big = n > 2
+    result[big] = 2.0 * (np.log(n[big] - 1.0) + np.euler_gamma) - 2.0 * (n[big] - 1.0) / n[big]
+    return result
+
+
+class IsolationPathScorer:
+    """``-IsolationForest.score_samples`` of a fitted forest, computed the same way but leaner.
+
+    scikit-learn credits a flow that ends in leaf ``l`` of a tree with ``depth(l) +
+    c(n_samples(l)) - 1``. Those credits are fixed once the forest is fitted, so they are
+    tabulated per tree here, and scoring is one ``Tree.apply`` and one gather per tree on
+    the float32 matrix, without re-validating the input for every tree.
+    """
+
+    def __init__(self, forest: IsolationForest) -> None:
+        self.trees = [estimator.tree_ for estimator in forest.estimators_]
+        n_features = int(forest.n_features_in_)
+        self.features: list[npt.NDArray[np.intp] | None] = [
+            None if len(f) == n_features and np.array_equal(f, np.arange(n_features)) else np.asarray(f, np.intp)
+            for f in forest.estimators_features_
+        ]
+        self.credits = [
+            tree.compute_node_depths().astype(np.float64) + _average_path_length(tree.n_node_samples) - 1.0
+            for tree in self.trees
+        ]
+        self.denominator = len(self.trees) * float(_average_path_length(np.array([forest.max_samples_]))[0])
+
+    def anomaly(self, features: npt.NDArray[np.float32]) -> FloatArray:
+        """2 ** (-mean path length / c(max_samples)): higher is more anomalous."""
+        matrix = np.ascontiguousarray(features, dtype=np.float32)
+        depths = np.zeros(len(matrix))
+        for tree, columns, credit in zip(self.trees, self.features, self.credits, strict=True):
+            subset = matrix if columns is None else np.ascontiguousarray(matrix[:, columns])
+            depths += credit[tree.apply(subset)]
+        if self.denominator == 0:  # a forest of single-sample trees, as sklearn
+            return np.ones(len(matrix))
+        result: FloatArray = np.exp2(-depths / self.denominator)
+        return result
+
+
+class PrototypeIndex:
+    """Distances from flows to the nearest of a few baseline prototypes, in a PCA space.
+
+    ``projection``/``offset`` map raw features to the leading principal components of
+    the standardised baseline in one affine step; ``prototypes`` are points in that space
+    and ``reference`` the same points in standardised feature space (what
+    :meth:`FlowAnomalyDetector.explain` compares a flow with). Distances are computed in
+    float32 as ``|z|^2 - 2 z.p + |p|^2`` in blocks, so each block is one matrix product.
+    """
+
+    def __init__(
+        self,
+        projection: npt.NDArray[np.float32],
+        offset: npt.NDArray[np.float32],
+        prototypes: npt.NDArray[np.float32],
+        reference: FloatArray,
+    ) -> None:
+        self.projection = projection
+        self.offset = offset
+        self.prototypes = prototypes
+        self.reference = reference
+
+    @classmethod
+    def fit(
+        cls,
+        scaled: FloatArray,
+        center: FloatArray,
+        scale: FloatArray,
+        *,
+        n_components: int,
+        n_prototypes: int,
+        random_state: int,
+    ) -> tuple[PrototypeIndex, FloatArray]:
+        """Fit on standardised baseline rows; also return each row's leave-one-out distance."""
+        n, n_features = scaled.shape
+        components = min(n_components, n_features, n)
+        pca = PCA(n_components=components, svd_solver="full").fit(scaled)
+        basis = np.asarray(pca.components_, dtype=np.float64)  # (components, n_features)
+        mean = np.asarray(pca.mean_, dtype=np.float64)
+        points = (scaled - mean) @ basis.T
+        if n > n_prototypes:
+            with warnings.catch_warnings():
+                # Duplicate baseline rows can leave fewer distinct clusters than asked for;
+                # empty clusters are dropped below, so that is not worth a warning.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                kmeans = MiniBatchKMeans(
+                    n_clusters=n_prototypes, n_init=1, batch_size=4096, random_state=random_state
+                ).fit(points)
+            labels = _nearest(points, np.asarray(kmeans.cluster_centers_, dtype=np.float64))[1]
+        else:
+            labels = np.arange(n)
+        counts = np.bincount(labels)
+        used = np.flatnonzero(counts)
+        labels = np.searchsorted(used, labels)
+        counts = counts[used]
+        # Prototypes are exact cluster means, so taking a row out of its own cluster has a
+        # closed form: its distance to the mean of the others is m / (m - 1) times its
+        # distance to the mean of all m.
+        prototypes = np.zeros((used.size, components))
+        np.add.at(prototypes, labels, points)
+        prototypes /= counts[:, None]
+        reference = np.zeros((used.size, n_features))
+        np.add.at(reference, labels, scaled)
+        reference /= counts[:, None]
+        own = np.sqrt(((points - prototypes[labels]) ** 2).sum(axis=1))
+        members = counts[labels].astype(np.float64)
+        left_out = np.where(members > 1, own * members / np.maximum(members - 1.0, 1.0), np.inf)
+        other = _nearest(points, prototypes, exclude=labels)[0]
+        projection = basis.T / scale[:, None]
+        offset = -(center / scale + mean) @ basis.T
+        index = cls(projection.astype(np.float32), offset.astype(np.float32), prototypes.astype(np.float32), reference)
+        return index, np.minimum(left_out, other)
+
+    def project(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        projected: npt.NDArray[np.float32] = features.astype(np.float32, copy=False) @ self.projection
+        projected += self.offset
+        return projected
+
+    def distances(self, features: npt.NDArray[np.float32]) -> FloatArray:
+        """Distance from each flow to its nearest prototype."""
+        return _nearest(self.project(features), self.prototypes, with_index=False)[0]
+
+    def nearest(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.intp]:
+        """Index of each flow's nearest prototype (a row of :attr:`reference`)."""
+        return _nearest(self.project(features), self.prototypes)[1]
+
+
+def _nearest(
+    points: npt.NDArray[Any],
+    prototypes: npt.NDArray[Any],
+    *,
+    exclude: npt.NDArray[np.intp] | None = None,
+    with_index: bool = True,
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Distance to, and index of, the nearest prototype of each point, block by block.
+
+    ``exclude`` names one prototype per point that does not count (leave-one-out). The
+    dtype of ``points`` sets the precision of the matrix products.
+    """
+    n = len(points)
+    dtype = points.dtype
+    minus_twice = np.ascontiguousarray(-2.0 * prototypes.T, dtype=dtype)
+    squared_norms = (prototypes.astype(np.float64) ** 2).sum(axis=1).astype(dtype)
+    distances = np.empty(n)
+    index = np.zeros(n if with_index else 0, dtype=np.intp)
+    block = np.empty((min(n, _DISTANCE_BLOCK_ROWS), len(prototypes)), dtype=dtype)
+    for start in range(0, n, _DISTANCE_BLOCK_ROWS):
+        rows = points[start : start + _DISTANCE_BLOCK_ROWS]
+        products = block[: len(rows)]
+        np.matmul(rows, minus_twice, out=products)
+        products += squared_norms
+        if exclude is not None:
+            products[np.arange(len(rows)), exclude[start : start + len(rows)]] = np.inf
+        if with_index:
+            nearest = products.argmin(axis=1)
+            index[start : start + len(rows)] = nearest
+            best = products[np.arange(len(rows)), nearest]
+        else:
+            best = products.min(axis=1)
+        # |z|^2 is the same for every prototype, so it is added after the minimum.
+        squared = best.astype(np.float64) + (rows.astype(np.float64) ** 2).sum(axis=1)
+        distances[start : start + len(rows)] = np.sqrt(np.maximum(squared, 0.0))
+    return distances, index
+
+
 @dataclass
 class _Fitted:
     """Everything :class:`FlowAnomalyDetector` learns besides the JSON metadata (pickled)."""
 
     center: FloatArray
     scale: FloatArray
-    #: The kNN reference flows, standardised; also the neighbours :meth:`explain` compares to.
-    reference: FloatArray | None
-    knn: NearestNeighbors | None
+    #: The kNN prototypes; also the reference flows :meth:`explain` compares with.
+    knn: PrototypeIndex | None
     iforest: IsolationForest | None
     component_calibrators: dict[str, TailCalibrator]
     fused_calibrator: TailCalibrator
@@ -197,8 +381,10 @@ class FlowAnomalyDetector:
 
     ``contamination`` is the share of baseline flows allowed at or above the frozen
     threshold, i.e. the expected false-positive rate on traffic like the baseline.
-    ``max_reference_rows`` caps the kNN reference set (a seeded subsample) so scoring
-    cost stays bounded for large baselines; ``batch_size`` rows go to each model call.
+    ``max_reference_rows`` caps the baseline rows (a seeded subsample) that the kNN
+    prototypes are learned from and that calibrate the scores; ``n_prototypes`` and
+    ``n_components`` bound the kNN search, and so its cost per flow, whatever the
+    baseline's size. ``batch_size`` rows go to each model call.
     """
 
     def __init__(
@@ -209,6 +395,8 @@ class FlowAnomalyDetector:
         n_estimators: int = 200,
         max_samples: int = 1024,
         max_reference_rows: int = 20_000,
+        n_prototypes: int = 1024,
+        n_components: int = 16,
         batch_size: int = 8192,
         random_state: int = 0,
         extractor: FeatureExtractor | None = None,
@@ -218,13 +406,18 @@ class FlowAnomalyDetector:
             raise ValueError(f"components must be a non-empty subset of {COMPONENTS}, got {components!r}")
         if not 0.0 < contamination < 0.5:
             raise ValueError("contamination must be in (0, 0.5)")
-        if min(n_estimators, max_samples, max_reference_rows, batch_size) < 1:
-            raise ValueError("n_estimators, max_samples, max_reference_rows and batch_size must be positive")
+        if min(n_estimators, max_samples, max_reference_rows, n_prototypes, n_components, batch_size) < 1:
+            raise ValueError(
+                "n_estimators, max_samples, max_reference_rows, n_prototypes, n_components and batch_size "
+                "must be positive"
+            )
         self.components = chosen
         self.contamination = float(contamination)
         self.n_estimators = int(n_estimators)
         self.max_samples = int(max_samples)
         self.max_reference_rows = int(max_reference_rows)
+        self.n_prototypes = int(n_prototypes)
+        self.n_components = int(n_components)
         self.batch_size = int(batch_size)
         self.random_state = int(random_state)
         self.extractor = extractor if extractor is not None else FeatureExtractor()
@@ -232,6 +425,7 @@ class FlowAnomalyDetector:
         self.n_training_rows = 0
         self.created_at: str | None = None
         self._fitted: _Fitted | None = None
+        self._paths: IsolationPathScorer | None = None
 
     # -- training --------------------------------------------------------------------
 
@@ -245,36 +439,40 @@ class FlowAnomalyDetector:
         center = data.mean(axis=0)
         scale = np.maximum(data.std(axis=0), _SCALE_FLOOR)
         # Calibration scores should be what an unseen baseline flow would get. The kNN
-        # reference rows are scored leave-one-out (in-sample, every distance would be 0);
-        # IsolationForest's in-sample scores are close enough, as each tree sees only
-        # max_samples rows (on NSL-KDD the 1% target gave 0.9% on held-out normals).
+        # reference rows are scored leave-one-out (in-sample, a flow would be next to its
+        # own contribution); IsolationForest's in-sample scores are close enough, as each
+        # tree sees only max_samples rows (on NSL-KDD the 1% target gave 0.9% on held-out
+        # normals).
         n = len(features)
         if n > self.max_reference_rows:
             reference = np.sort(rng.choice(n, self.max_reference_rows, replace=False))
         else:
             reference = np.arange(n)
         raw: dict[str, FloatArray] = {}
-        reference_rows: FloatArray | None = None
-        knn: NearestNeighbors | None = None
+        knn: PrototypeIndex | None = None
         iforest: IsolationForest | None = None
         if "knn" in self.components:
-            reference_rows = np.ascontiguousarray((data[reference] - center) / scale)
-            knn = NearestNeighbors(n_neighbors=1).fit(reference_rows)
-            # Without a query, kneighbors leaves each row out of its own neighbours.
-            distances, _ = knn.kneighbors(n_neighbors=1)
-            raw["knn"] = distances[:, 0]
+            knn, raw["knn"] = PrototypeIndex.fit(
+                (data[reference] - center) / scale,
+                center,
+                scale,
+                n_components=self.n_components,
+                n_prototypes=self.n_prototypes,
+                random_state=self.random_state,
+            )
         if "iforest" in self.components:
-            forest = IsolationForest(
+            iforest = IsolationForest(
                 n_estimators=self.n_estimators,
                 max_samples=min(self.max_samples, n),
                 random_state=int(rng.integers(2**31 - 1)),
             ).fit(features)
-            raw["iforest"] = self._batched(features[reference], lambda x: -forest.score_samples(x))
-            iforest = forest
+            paths = IsolationPathScorer(iforest)
+            raw["iforest"] = self._batched(features[reference], paths.anomaly)
         calibrators = {name: TailCalibrator.fit(scores) for name, scores in raw.items()}
         fused = np.max([calibrators[c].neg_log_tail(raw[c]) for c in self.components], axis=0)
         fused_calibrator = TailCalibrator.fit(fused)
-        self._fitted = _Fitted(center, scale, reference_rows, knn, iforest, calibrators, fused_calibrator)
+        self._fitted = _Fitted(center, scale, knn, iforest, calibrators, fused_calibrator)
+        self._paths = None
         self.threshold = float(np.quantile(fused_calibrator.cdf(fused), 1.0 - self.contamination))
         self.n_training_rows = n
         self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -302,10 +500,11 @@ class FlowAnomalyDetector:
         return result
 
     def explain(self, frame: pd.DataFrame, top_k: int = 3) -> FeatureExplanation:
-        """The features in which each flow differs most from its nearest baseline flow.
+        """The features in which each flow differs most from its nearest baseline prototype.
 
-        The per-feature differences are exactly the terms of the kNN distance; without a
-        kNN component the reference is the training mean.
+        The prototype is the one the kNN distance was measured to, compared here in every
+        standardised feature (not only the principal components the distance uses);
+        without a kNN component the reference is the training mean.
         """
         fitted = self._require_fitted()
         names = np.asarray(self.feature_names, dtype=np.str_)
@@ -318,11 +517,9 @@ class FlowAnomalyDetector:
         indices = np.empty((len(features), k), dtype=np.int64)
         for start, chunk in self._chunks(features):
             scaled = (chunk.astype(np.float64) - fitted.center) / fitted.scale
-            if fitted.knn is not None and fitted.reference is not None:
-                _, nearest = fitted.knn.kneighbors(scaled, n_neighbors=1)
-                difference = scaled - fitted.reference[nearest[:, 0]]
-            else:
-                difference = scaled
+            if fitted.knn is not None:
+                scaled -= fitted.knn.reference[fitted.knn.nearest(chunk)]
+            difference = scaled
             weight = np.where(one_hot & (difference < 0), 0.0, np.abs(difference))
             top = np.argsort(-weight, axis=1, kind="stable")[:, :k]
             stop = start + len(chunk)
@@ -332,11 +529,11 @@ class FlowAnomalyDetector:
 
     def _component_score(self, fitted: _Fitted, name: str, features: npt.NDArray[np.float32]) -> FloatArray:
         if name == "knn" and fitted.knn is not None:
-            distances, _ = fitted.knn.kneighbors((features.astype(np.float64) - fitted.center) / fitted.scale)
-            result: FloatArray = distances[:, 0]
-            return result
+            return fitted.knn.distances(features)
         if name == "iforest" and fitted.iforest is not None:
-            return np.asarray(-fitted.iforest.score_samples(features), dtype=np.float64)
+            if self._paths is None:
+                self._paths = IsolationPathScorer(fitted.iforest)
+            return self._paths.anomaly(features)
         raise ModelIncompatibleError(f"model has no fitted {name!r} component")
 
     def _chunks(self, features: npt.NDArray[np.float32]) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
@@ -368,6 +565,8 @@ class FlowAnomalyDetector:
                 "n_estimators": self.n_estimators,
                 "max_samples": self.max_samples,
                 "max_reference_rows": self.max_reference_rows,
+                "n_prototypes": self.n_prototypes,
+                "n_components": self.n_components,
                 "batch_size": self.batch_size,
                 "random_state": self.random_state,
             },

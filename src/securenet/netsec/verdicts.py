@@ -14,6 +14,8 @@ and the level always agrees with it. The mapping is monotone, so ranking metrics
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,41 +216,44 @@ def build_verdicts(
 
 
 def group_incidents(frame: pd.DataFrame, verdicts: Verdicts, sample: int = 20) -> list[Incident]:
-    """Group threat verdicts by source address (``unknown`` when the flow has none)."""
+    """Group threat verdicts by source address (``unknown`` when the flow has none).
+
+    Grouping is array work (factorize, one stable sort, ``reduceat``); Python runs once
+    per incident, to build it.
+    """
     rows = np.flatnonzero(verdicts.is_threat)
     if rows.size == 0:
         return []
     sources = frame["orig_h"].to_numpy(dtype=object)[rows] if "orig_h" in frame else np.full(rows.size, None)
     ts = frame["ts"].to_numpy(dtype=np.float64)[rows] if "ts" in frame else np.full(rows.size, np.nan)
-    threats = pd.DataFrame(
-        {
-            "row": rows,
-            "source": pd.Series(sources, dtype=object).fillna("unknown").astype(str),
-            "score": verdicts.score[rows],
-            "ts": ts,
-        }
-    )
-    grouped = threats.groupby("source", sort=False)
-    summary = grouped.agg(
-        flows=("row", "size"), max_score=("score", "max"), first_ts=("ts", "min"), last_ts=("ts", "max")
-    )
+    codes, names = pd.factorize(pd.Series(sources, dtype=object).fillna("unknown").astype(str))
+    order = np.argsort(codes, kind="stable")  # rows stay in batch order within a source
+    members = rows[order]
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    counts = np.diff(np.append(starts, members.size))
+    max_score = np.maximum.reduceat(verdicts.score[members], starts)
+    ordered_ts = ts[order]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups stay NaN
+        first_ts = np.fmin.reduceat(ordered_ts, starts)
+        last_ts = np.fmax.reduceat(ordered_ts, starts)
+    fired = np.logical_or.reduceat(verdicts.fired[members], starts, axis=0) if verdicts.fired.shape[1] else None
+    levels = level_of(max_score)
+    detector_names = np.asarray(verdicts.detector_names, dtype=object)
     incidents = []
-    for source, group_rows in grouped["row"]:
-        info = summary.loc[source]
-        members = group_rows.to_numpy()
-        found: dict[str, None] = {}
-        hit = verdicts.fired[members].any(axis=0)
-        found.update(dict.fromkeys(n for n, h in zip(verdicts.detector_names, hit.tolist(), strict=True) if h))
+    for group, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+        detectors = () if fired is None else tuple(detector_names[fired[group]].tolist())
+        first, last = float(first_ts[group]), float(last_ts[group])
         incidents.append(
             Incident(
-                source=str(source),
-                flows=int(info["flows"]),
-                max_score=float(info["max_score"]),
-                level=str(level_of(np.array([info["max_score"]]))[0]),
-                detectors=tuple(found),
-                first_ts=None if np.isnan(info["first_ts"]) else float(info["first_ts"]),
-                last_ts=None if np.isnan(info["last_ts"]) else float(info["last_ts"]),
-                sample_rows=tuple(members[:sample].tolist()),
+                source=str(names[codes[order[start]]]),
+                flows=count,
+                max_score=float(max_score[group]),
+                level=str(levels[group]),
+                detectors=detectors,
+                first_ts=None if math.isnan(first) else first,
+                last_ts=None if math.isnan(last) else last,
+                sample_rows=tuple(members[start : start + min(count, sample)].tolist()),
             )
         )
     incidents.sort(key=lambda i: (-i.max_score, -i.flows))

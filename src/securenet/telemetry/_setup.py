@@ -377,12 +377,16 @@ def shutdown_telemetry(timeout_s: float = 5.0) -> bool:
         return max(0, int((deadline - time.monotonic()) * 1000))
 
     def run() -> None:
-        for provider in (handle.tracer_provider, handle.logger_provider):
-            if provider is not None:
-                provider.force_flush(remaining_ms())
-                provider.shutdown()
-        if handle.meter_provider is not None:
-            handle.meter_provider.shutdown(timeout_millis=remaining_ms())
+        try:
+            for provider in (handle.tracer_provider, handle.logger_provider):
+                if provider is not None:
+                    provider.force_flush(remaining_ms())
+                    provider.shutdown()
+            if handle.meter_provider is not None:
+                handle.meter_provider.shutdown(timeout_millis=remaining_ms())
+        except Exception:
+            # Shutdown must never raise into the caller's exit path; say what failed.
+            _logger.exception("telemetry shutdown failed")
 
     worker = threading.Thread(target=run, name="securenet-telemetry-shutdown", daemon=True)
     worker.start()

@@ -1,0 +1,75 @@
+"""Per-tenant anomaly models: trained, stored as signed files, loaded from the model directory only."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from securenet.netsec.models import FlowAnomalyDetector
+from securenet.store.database import Database
+from securenet.store.schema import Model, utcnow
+
+__all__ = ["ModelRegistry"]
+
+
+class ModelRegistry:
+    def __init__(self, db: Database, model_dir: Path, key: bytes | None = None) -> None:
+        self.db = db
+        self.model_dir = model_dir
+        self.key = key
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[int, FlowAnomalyDetector]] = {}
+
+    def active(self, tenant_id: str) -> tuple[int, FlowAnomalyDetector] | None:
+        """The tenant's active model (id and detector), loaded once per model id."""
+        with self.db.session() as session:
+            row = session.execute(
+                select(Model.id, Model.file_name)
+                .where(Model.tenant_id == tenant_id, Model.active.is_(True))
+                .order_by(Model.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        model_id, file_name = row
+        cached = self._cache.get(tenant_id)
+        if cached is not None and cached[0] == model_id:
+            return cached
+        detector = FlowAnomalyDetector.load(self.model_dir / tenant_id / file_name, self.model_dir, key=self.key)
+        with self._lock:
+            self._cache[tenant_id] = (model_id, detector)
+        return model_id, detector
+
+    def train(self, tenant_id: str, frame: pd.DataFrame, *, trace_id: str | None = None) -> Model:
+        """Fit on baseline flows, write the model file, and make it the tenant's active model."""
+        detector = FlowAnomalyDetector().fit(frame)
+        directory = self.model_dir / tenant_id
+        directory.mkdir(parents=True, exist_ok=True)
+        file_name = f"{utcnow().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.model"
+        path = directory / file_name
+        detector.save(path, key=self.key)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with self.db.session() as session:
+            session.execute(update(Model).where(Model.tenant_id == tenant_id).values(active=False))
+            model = Model(
+                tenant_id=tenant_id,
+                file_name=file_name,
+                sha256=digest,
+                n_training_rows=detector.n_training_rows,
+                threshold=detector.threshold,
+                components="+".join(detector.components),
+                active=True,
+                trace_id=trace_id,
+            )
+            session.add(model)
+            session.flush()
+        return model
+
+    def list(self, tenant_id: str) -> list[Model]:
+        with self.db.session() as session:
+            return list(session.scalars(select(Model).where(Model.tenant_id == tenant_id).order_by(Model.id.desc())))
