@@ -460,12 +460,15 @@ def child_e2e(data: Path, model: Path, output: Path | None) -> dict[str, Any]:
     target = output if output is not None else Path(os.devnull)
     before = current_rss_mib()
     with target.open("w", encoding="utf-8") as out, open(os.devnull, "w") as err:
+        cpu = time.process_time()
         start = time.perf_counter()
         summary = analyze(data, "zeek", model, output="ndjson", on_error="fail", settings=settings, out=out, err=err)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
     return {
         "flows": summary["flows"],
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "threats": summary["threats"],
         "incidents": summary["incidents"],
         "rss_before_mib": before,

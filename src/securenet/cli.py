@@ -265,3 +265,113 @@ def worker(
         state.queue.close()
         state.db.dispose()
         shutdown_telemetry()
+
+
+mcp_app = typer.Typer(help="MCP security: offline checks and pinned tool definitions.", no_args_is_help=True)
+pins_app = typer.Typer(help="Pinned MCP tool definitions (rug-pull defence).", no_args_is_help=True)
+app.add_typer(mcp_app, name="mcp")
+mcp_app.add_typer(pins_app, name="pins")
+
+
+@app.command("mcp-gateway")
+def mcp_gateway(
+    upstream: Annotated[
+        list[str], typer.Option("--upstream", help="NAME=URL or NAME=stdio:COMMAND; served at /mcp/NAME.")
+    ],
+    listen: Annotated[str, typer.Option(help="HOST:PORT to serve on.")] = "127.0.0.1:8100",
+    policy: Annotated[Path | None, typer.Option(help="Policy file (YAML or TOML), reloaded on change.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the gateway's verdicts and pins belong to.")] = "default",
+) -> None:
+    """Run the MCP security gateway in front of the given upstream servers."""
+    import uvicorn
+
+    from securenet.api.gateway import create_gateway_app
+    from securenet.mcp.gateway import UpstreamSpec
+    from securenet.mcp.policy import PolicyError, load_policy
+
+    try:
+        specs = [UpstreamSpec.parse(item) for item in upstream]
+        if policy is not None:
+            load_policy(policy)  # refuse to start on an invalid policy
+        host, _, port_text = listen.rpartition(":")
+        port = int(port_text)
+        if not host:
+            raise ValueError(f"--listen {listen!r} is not HOST:PORT")
+        gateway = create_gateway_app(Settings(), specs, policy_file=policy, tenant_id=tenant)
+    except (ValueError, PolicyError) as exc:
+        _fail(str(exc))
+    for spec in specs:
+        typer.echo(f"serving {spec.describe()} at http://{listen}/mcp/{spec.name}", err=True)
+    uvicorn.run(gateway, host=host.strip("[]"), port=port, log_config=None)
+
+
+@mcp_app.command("check")
+def mcp_check(
+    input_file: Annotated[
+        Path, typer.Option("--input", help="JSONL: {text, channel} or {message} per line; - is stdin.")
+    ],
+    policy: Annotated[Path | None, typer.Option(help="Policy file (YAML or TOML).")] = None,
+) -> None:
+    """Judge texts or MCP messages offline: one JSON verdict per input line, in input order."""
+    import sys
+
+    from securenet.mcp.inspector import InspectionContext, MessageInspector
+    from securenet.mcp.policy import Policy, PolicyError, load_policy
+
+    try:
+        chosen = load_policy(policy) if policy is not None else Policy()
+    except PolicyError as exc:
+        _fail(str(exc))
+    inspector = MessageInspector()
+    channels = ("user_input", "tool_description", "tool_output", "tool_arguments")
+    try:
+        handle = sys.stdin if str(input_file) == "-" else input_file.open(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{input_file}: {exc.strerror}")
+    with handle:
+        for index, line in enumerate(handle):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("each line must be a JSON object")
+                context = InspectionContext(tenant_id="cli", policy=chosen)
+                if isinstance(item.get("message"), dict) or "jsonrpc" in item:
+                    message = item["message"] if isinstance(item.get("message"), dict) else item
+                    verdict = inspector.inspect(message, context)
+                else:
+                    text, channel = item.get("text"), item.get("channel", "user_input")
+                    if not isinstance(text, str):
+                        raise ValueError("'text' must be a string")
+                    if channel not in channels:
+                        raise ValueError(f"'channel' must be one of {', '.join(channels)}")
+                    verdict = inspector.inspect_text(text, channel, context)
+            except (ValueError, KeyError, TypeError) as exc:
+                typer.echo(json.dumps({"index": index, "error": f"line {index + 1}: {exc}"}))
+                continue
+            record = {"index": index, **verdict.to_dict()}
+            typer.echo(json.dumps(record))
+
+
+@pins_app.command("list")
+def pins_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant's pins.")] = None) -> None:
+    """List pinned tools and their status (pinned, or changed and awaiting approval)."""
+    from securenet.mcp.pins import ToolPinStore
+
+    for pin in ToolPinStore(_database(Settings())).list(tenant):
+        typer.echo(f"{pin.tenant_id}\t{pin.upstream}\t{pin.tool_name}\t{pin.status}\t{pin.sha256[:12]}")
+
+
+@pins_app.command("approve")
+def pins_approve(
+    upstream: Annotated[str, typer.Option(help="The upstream name.")],
+    tool: Annotated[str, typer.Option(help="The tool whose changed definition to accept.")],
+    tenant: Annotated[str, typer.Option(help="The tenant (the standalone gateway uses 'default').")] = "default",
+) -> None:
+    """Accept a changed tool definition as its new pin, so the tool can be used again."""
+    from securenet.mcp.pins import ToolPinStore
+
+    if not ToolPinStore(_database(Settings())).approve(tenant, upstream, tool):
+        _fail(f"no changed definition awaits approval for {upstream}/{tool} (tenant {tenant})")
+    typer.echo(f"approved the new definition of {upstream}/{tool}", err=True)

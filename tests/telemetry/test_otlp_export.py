@@ -54,7 +54,7 @@ def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, pr
     try:
         asyncio.run(analysis())
         assert list(stream()) == [1]
-        logging.getLogger("uvicorn.error").info("stdlib line")
+        logging.getLogger("thirdparty.client").warning("stdlib line")
         get_metrics().record_threat_detection("acme", "critical", count=3)
     finally:
         assert shutdown_telemetry(timeout_s=10) is True

@@ -56,6 +56,7 @@ _REJECT_STATES: frozenset[str] = frozenset({"REJ"})
 
 Transform = Literal["log1p", "identity"]
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class FeatureSchemaError(ValueError):
@@ -98,16 +99,30 @@ def _numeric(frame: pd.DataFrame, column: str) -> FloatArray:
     return values
 
 
-def _category_tokens(frame: pd.DataFrame, column: str) -> pd.Series:
-    series = frame[column]
+def _category_codes(frame: pd.DataFrame, column: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """Per row, a code into an array of category tokens (one token per distinct raw value).
+
+    Flow categoricals repeat a handful of values, so values are cleaned once per distinct
+    value rather than once per row.
+    """
     if column == "resp_p":
         # Ports arrive as floats (NaN-able); 80.0 and 80 must be the same category.
         ports = np.round(_numeric(frame, column))
         ports[(ports < 0) | (ports > 65535)] = np.nan
-        tokens = pd.Series(ports, index=series.index).astype("Int64").astype("string")
+        codes, uniques = pd.factorize(ports, use_na_sentinel=True)
+        cleaned = pd.Series(uniques).astype("Int64").astype("string")
     else:
-        tokens = series.astype("string").str.strip()
-    return tokens.fillna(MISSING_TOKEN).replace("", MISSING_TOKEN).astype(object)
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        cleaned = pd.Series(uniques, dtype=object).astype("string").str.strip()
+    tokens = np.empty(len(cleaned) + 1, dtype=object)
+    tokens[:-1] = cleaned.fillna(MISSING_TOKEN).replace("", MISSING_TOKEN).to_numpy(dtype=object)
+    tokens[-1] = MISSING_TOKEN  # code -1: a missing value
+    return np.asarray(codes, dtype=np.intp), tokens
+
+
+def _category_tokens(frame: pd.DataFrame, column: str) -> pd.Series:
+    codes, tokens = _category_codes(frame, column)
+    return pd.Series(tokens[codes], index=frame.index, dtype=object)
 
 
 def _usable(frame: pd.DataFrame, column: str) -> bool:
@@ -124,48 +139,64 @@ def _window_flags(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
     return syn_error, rejected
 
 
-def _sliding_counts(
-    keys: npt.NDArray[np.int64], window: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def _search(
+    haystack: npt.NDArray[np.int64], needles: npt.NDArray[np.int64], side: Literal["left", "right"], order: IntArray
+) -> IntArray:
+    """``np.searchsorted(haystack, needles, side)``, searching the needles in sorted order.
+
+    ``order`` sorts ``needles``. Sorted needles make consecutive binary searches walk
+    neighbouring memory, which on a batch of flows was about four times faster than
+    searching in row order.
+    """
+    result: IntArray = np.empty(len(needles), dtype=np.int64)
+    result[order] = np.searchsorted(haystack, needles[order], side=side)
+    return result
+
+
+def _sliding_counts(keys: IntArray, window: int) -> tuple[IntArray, IntArray, IntArray]:
     """For composite keys ``group * span + t``: sort order and the [left, right) rows in each window."""
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
-    left = np.searchsorted(sorted_keys, keys - window, side="left")
+    left = _search(sorted_keys, keys - window, "left", order)
     # side="right" puts every flow with the same timestamp in the window, so the result
     # does not depend on the order of simultaneous flows.
-    right = np.searchsorted(sorted_keys, keys, side="right")
+    right = _search(sorted_keys, keys, "right", order)
     return order, left, right
 
 
 def _distinct_in_window(
-    group: npt.NDArray[np.int64],
-    t: npt.NDArray[np.int64],
-    value: npt.NDArray[np.int64],
+    group: IntArray,
+    t: IntArray,
+    value: IntArray,
     window: int,
     span: int,
-) -> npt.NDArray[np.int64]:
+    order: IntArray | None = None,
+) -> IntArray:
     """Distinct ``value`` per ``group`` over the trailing window [t - window, t] of each row.
 
     Each occurrence keeps its (group, value) pair alive over [t, t + window]. Occurrences
     of a pair less than a window apart merge into one run, so a pair is counted at time
     t exactly when one of its runs covers t, and the distinct count is
     #(run starts <= t) - #(run ends < t) within the group: two binary searches.
+    ``order``, when given, sorts ``group * span + t`` (as :func:`_sliding_counts` returns).
     """
     valid = value >= 0
     pair = group[valid] * (int(value.max(initial=0)) + 1) + value[valid]
-    order = np.lexsort((t[valid], pair))
-    pair_sorted, t_sorted, group_sorted = pair[order], t[valid][order], group[valid][order]
-    new_run = np.ones(len(order), dtype=bool)
+    by_pair = np.lexsort((t[valid], pair))
+    pair_sorted, t_sorted, group_sorted = pair[by_pair], t[valid][by_pair], group[valid][by_pair]
+    new_run = np.ones(len(by_pair), dtype=bool)
     new_run[1:] = (pair_sorted[1:] != pair_sorted[:-1]) | (np.diff(t_sorted) > window)
-    last_of_run = np.ones(len(order), dtype=bool)
+    last_of_run = np.ones(len(by_pair), dtype=bool)
     last_of_run[:-1] = new_run[1:]
     starts = np.sort(group_sorted[new_run] * span + t_sorted[new_run])
     ends = np.sort(group_sorted[last_of_run] * span + t_sorted[last_of_run] + window)
     query = group * span + t
     base = group * span
-    started = np.searchsorted(starts, query, side="right") - np.searchsorted(starts, base, side="left")
-    ended = np.searchsorted(ends, query, side="left") - np.searchsorted(ends, base, side="left")
-    result: npt.NDArray[np.int64] = started - ended
+    if order is None:
+        order = np.argsort(query, kind="stable")
+    started = _search(starts, query, "right", order) - _search(starts, base, "left", order)
+    ended = _search(ends, query, "left", order) - _search(ends, base, "left", order)
+    result: IntArray = started - ended
     return result
 
 
@@ -229,7 +260,7 @@ def window_traffic_features(frame: pd.DataFrame, window_seconds: float) -> dict[
             cumulative = np.concatenate(([0.0], np.cumsum(flag[rows][order])))
             features[f"{prefix}_{name}"][rows] = (cumulative[right] - cumulative[left]) / count
         for column, values in distinct:
-            counted = _distinct_in_window(group, t_rows, values[rows], window, span)
+            counted = _distinct_in_window(group, t_rows, values[rows], window, span, order)
             features[f"{prefix}_distinct_{column}"][rows] = counted.astype(np.float64)
     return features
 
@@ -387,8 +418,9 @@ class FeatureExtractor:
         other = len(spec.vocabulary)
         if spec.column in frame.columns:
             lookup = {value: index for index, value in enumerate(spec.vocabulary)}
-            mapped = _category_tokens(frame, spec.column).map(lookup)
-            index = mapped.fillna(other).to_numpy(dtype=np.int64)
+            codes, tokens = _category_codes(frame, spec.column)
+            positions = np.fromiter((lookup.get(t, other) for t in tokens), dtype=np.int64, count=len(tokens))
+            index = positions[codes]
         else:
             index = np.full(n, other, dtype=np.int64)
         one_hot = np.zeros((other + 1, n))

@@ -5,8 +5,9 @@ edge, so nothing downstream knows where a flow came from.
 
 How a file is read:
 
-* The file is read line by line and cut into chunks of at most ``chunk_size`` candidate
-  records, so memory stays flat however large the file grows. Gzip input is recognised by its
+* The file is read a megabyte of text at a time, split into lines in one C call, and cut into
+  chunks of at most ``chunk_size`` candidate records, so memory stays flat however large the
+  file grows and no Python code runs per line on the way. Gzip input is recognised by its
   magic bytes, not by its name.
 * Each chunk is parsed by pandas (``read_csv`` for delimited text, ``from_records`` for JSON)
   and converted and validated column by column with masks, never value by value.
@@ -30,6 +31,7 @@ import io
 import itertools
 import json
 import logging
+import operator
 import os
 import re
 import sys
@@ -38,7 +40,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import IO, Final, Literal, TextIO, TypeVar, get_args
+from typing import IO, Final, Literal, TextIO, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -153,11 +155,14 @@ _PROBLEMS: Final = {
     _NOT_TIME: "not a timestamp (epoch seconds or ISO 8601)",
 }
 
-_T = TypeVar("_T")
 _FloatArray = npt.NDArray[np.float64]
 _IntArray = npt.NDArray[np.int64]
 _Codes = npt.NDArray[np.int8]
-_Lines = Iterator[tuple[int, str]]
+#: Consecutive physical lines: their 1-based line numbers and their text without newlines.
+_Batch = tuple["npt.NDArray[np.int64]", list[str]]
+_Blocks = Iterator[_Batch]
+#: Characters of text read (and split into lines) at a time.
+_READ_CHARS: Final = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,8 +281,8 @@ def _read(
     shown = "<stdin>" if path == "-" else path
     kept = skipped = warned = 0
     with _open_text(path) as text:
-        lines = _numbered_lines(text, shown)
-        for chunk in _raw_chunks(fmt, lines, shown, chunk_size, column_map):
+        blocks = _line_blocks(text, shown)
+        for chunk in _raw_chunks(fmt, blocks, shown, chunk_size, column_map):
             frame, labels, rejects = _to_flows(chunk)
             rejected = sum(len(group.lines) for group in rejects)
             if rejected:
@@ -326,25 +331,78 @@ def _open_text(path: str) -> Iterator[TextIO]:
             binary.close()
 
 
-def _numbered_lines(text: TextIO, path: str) -> _Lines:
-    """Yield (1-based line number, line without its newline)."""
+def _line_blocks(text: TextIO, path: str) -> _Blocks:
+    """Yield the file's lines in blocks, without newlines, with their 1-based line numbers."""
     lineno = 0
-    try:
-        for lineno, line in enumerate(text, start=1):
-            yield lineno, line.rstrip("\n")
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        # A truncated or corrupt gzip stream is a file problem, not a record problem.
-        raise MalformedInputError(RecordError(path, lineno + 1, None, f"unreadable gzip data: {exc}")) from exc
+    tail = ""
+    while True:
+        try:
+            piece = text.read(_READ_CHARS)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            # A truncated or corrupt gzip stream is a file problem, not a record problem.
+            raise MalformedInputError(RecordError(path, lineno + 1, None, f"unreadable gzip data: {exc}")) from exc
+        if not piece:
+            break
+        lines = (tail + piece).split("\n")
+        tail = lines.pop()  # the start of a line that continues in the next piece
+        if lines:
+            yield np.arange(lineno + 1, lineno + 1 + len(lines), dtype=np.int64), lines
+            lineno += len(lines)
+    if tail:
+        yield np.array([lineno + 1], dtype=np.int64), [tail]
 
 
-def _records(lines: _Lines) -> _Lines:
+def _blank(lines: list[str]) -> npt.NDArray[np.bool_]:
+    """Which lines are empty or whitespace only."""
+    blank = np.fromiter(map(str.isspace, lines), dtype=bool, count=len(lines))
+    if "" in lines:
+        blank |= np.fromiter(map(operator.not_, lines), dtype=bool, count=len(lines))
+    return blank
+
+
+def _select(batch: _Batch, keep: npt.NDArray[np.bool_]) -> _Batch:
+    linenos, lines = batch
+    if keep.all():
+        return batch
+    return linenos[keep], list(itertools.compress(lines, keep.tolist()))
+
+
+def _records(blocks: _Blocks) -> _Blocks:
     """Drop blank lines: they separate nothing and are not records."""
-    return ((lineno, text) for lineno, text in lines if text.strip())
+    for linenos, lines in blocks:
+        kept = _select((linenos, lines), ~_blank(lines))
+        if kept[1]:
+            yield kept
 
 
-def _batched(items: Iterator[_T], size: int) -> Iterator[list[_T]]:
-    while batch := list(itertools.islice(items, size)):
-        yield batch
+class _Batcher:
+    """Regroups runs of lines into batches of exactly ``size`` lines (the last one may be short)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.linenos = np.zeros(0, dtype=np.int64)
+        self.lines: list[str] = []
+
+    def add(self, batch: _Batch) -> Iterator[_Batch]:
+        self.linenos = np.concatenate([self.linenos, batch[0]])
+        self.lines = self.lines + batch[1]
+        start = 0
+        while len(self.lines) - start >= self.size:
+            yield self.linenos[start : start + self.size], self.lines[start : start + self.size]
+            start += self.size
+        self.linenos, self.lines = self.linenos[start:], self.lines[start:]
+
+    def rest(self) -> Iterator[_Batch]:
+        if self.lines:
+            yield self.linenos, self.lines
+        self.linenos, self.lines = self.linenos[:0], []
+
+
+def _batched(blocks: _Blocks, size: int) -> _Blocks:
+    batcher = _Batcher(size)
+    for block in blocks:
+        yield from batcher.add(block)
+    yield from batcher.rest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,87 +558,96 @@ class _RawChunk:
 
 
 def _raw_chunks(
-    fmt: Format, lines: _Lines, path: str, chunk_size: int, column_map: Mapping[str, str] | None
+    fmt: Format, blocks: _Blocks, path: str, chunk_size: int, column_map: Mapping[str, str] | None
 ) -> Iterator[_RawChunk]:
     if fmt == "csv":
-        return _csv_chunks(lines, path, chunk_size, column_map)
+        return _csv_chunks(blocks, path, chunk_size, column_map)
     if fmt == "nsl-kdd":
-        return _nsl_kdd_chunks(lines, path, chunk_size)
+        return _nsl_kdd_chunks(blocks, path, chunk_size)
     if fmt == "ndjson":
-        return _json_chunks(lines, chunk_size, _ColumnPlan(path, column_map))
+        return _json_chunks(blocks, chunk_size, _ColumnPlan(path, column_map))
     # Zeek writes either TSV with # headers or one JSON object per line; the first line tells.
-    records = _records(lines)
-    first = next(records, None)
-    if first is None:
-        return iter(())
-    rest = itertools.chain([first], lines)
-    if first[1].lstrip().startswith("{"):
-        return _json_chunks(rest, chunk_size, _ColumnPlan(path))
-    return _zeek_tsv_chunks(rest, path, chunk_size)
+    for linenos, lines in blocks:
+        present = np.flatnonzero(~_blank(lines))
+        if present.size:
+            first = int(present[0])
+            rest = itertools.chain([(linenos[first:], lines[first:])], blocks)
+            if lines[first].lstrip().startswith("{"):
+                return _json_chunks(rest, chunk_size, _ColumnPlan(path))
+            return _zeek_tsv_chunks(rest, path, chunk_size)
+    return iter(())
 
 
-def _zeek_tsv_chunks(lines: _Lines, path: str, chunk_size: int) -> Iterator[_RawChunk]:
+def _zeek_tsv_chunks(blocks: _Blocks, path: str, chunk_size: int) -> Iterator[_RawChunk]:
     separator, unset, empty = "\t", "-", "(empty)"
     fields: list[str] | None = None
     types: list[str] | None = None
     types_line = 0
     plan: _ColumnPlan | None = None
-    batch: list[tuple[int, str]] = []
+    batcher = _Batcher(chunk_size)
 
-    def flush() -> _RawChunk:
+    def flush(batch: _Batch) -> _RawChunk:
         assert fields is not None
         assert plan is not None
         return _split_delimited(batch, fields, separator, plan, _MISSING | {unset, empty}, path)
 
-    for lineno, text in lines:
-        if text.startswith("#"):
-            if batch:  # a header after records starts another log (concatenated files)
-                yield flush()
-                batch = []
-            if text.startswith("#separator"):
-                # Written as "#separator \x09": the value itself uses Zeek's \xNN escapes.
-                try:
-                    separator = codecs.decode(text.removeprefix("#separator").strip(), "unicode_escape")
-                except UnicodeDecodeError:
-                    separator = ""
-                if len(separator) != 1:
-                    raise MalformedInputError(RecordError(path, lineno, None, "#separator must be one character"))
-                plan = None
+    for linenos, lines in blocks:
+        # Header lines split the block into runs of records; most blocks have none.
+        headers = np.flatnonzero(np.fromiter(map(operator.methodcaller("startswith", "#"), lines), bool, len(lines)))
+        bounds = [-1, *headers.tolist(), len(lines)]
+        for run in range(len(bounds) - 1):
+            if run > 0:
+                for batch in batcher.rest():  # a header after records starts another log
+                    yield flush(batch)
+                lineno, text = int(linenos[bounds[run]]), lines[bounds[run]]
+                if text.startswith("#separator"):
+                    # Written as "#separator \x09": the value itself uses Zeek's \xNN escapes.
+                    try:
+                        separator = codecs.decode(text.removeprefix("#separator").strip(), "unicode_escape")
+                    except UnicodeDecodeError:
+                        separator = ""
+                    if len(separator) != 1:
+                        raise MalformedInputError(RecordError(path, lineno, None, "#separator must be one character"))
+                    plan = None
+                else:
+                    key, _, value = text[1:].partition(separator)
+                    if key == "fields":
+                        fields, types, plan = value.split(separator), None, None
+                    elif key == "types":
+                        types, types_line, plan = value.split(separator), lineno, None
+                    elif key == "unset_field":
+                        unset, plan = value, None
+                    elif key == "empty_field":
+                        empty, plan = value, None
+                    # #path, #open, #close, #set_separator carry nothing a flow needs
+            start, stop = bounds[run] + 1, bounds[run + 1]
+            if start >= stop:
                 continue
-            key, _, value = text[1:].partition(separator)
-            if key == "fields":
-                fields, types, plan = value.split(separator), None, None
-            elif key == "types":
-                types, types_line, plan = value.split(separator), lineno, None
-            elif key == "unset_field":
-                unset, plan = value, None
-            elif key == "empty_field":
-                empty, plan = value, None
-            continue  # #path, #open, #close, #set_separator carry nothing a flow needs
-        if not text.strip():
-            continue
-        if fields is None:
-            message = f"Zeek TSV log has no #fields header before its first record (line {lineno})"
-            raise MalformedInputError(RecordError(path, 1, None, message))
-        if plan is None:
-            if types is not None and len(types) != len(fields):
-                message = f"#types has {len(types)} entries but #fields has {len(fields)}"
-                raise MalformedInputError(RecordError(path, types_line, None, message))
-            plan = _zeek_plan(path, fields, types)
-        batch.append((lineno, text))
-        if len(batch) >= chunk_size:
-            yield flush()
-            batch = []
-    if batch:
-        yield flush()
+            records = _select((linenos[start:stop], lines[start:stop]), ~_blank(lines[start:stop]))
+            if not records[1]:
+                continue
+            if fields is None:
+                message = f"Zeek TSV log has no #fields header before its first record (line {records[0][0]})"
+                raise MalformedInputError(RecordError(path, 1, None, message))
+            if plan is None:
+                if types is not None and len(types) != len(fields):
+                    message = f"#types has {len(types)} entries but #fields has {len(fields)}"
+                    raise MalformedInputError(RecordError(path, types_line, None, message))
+                plan = _zeek_plan(path, fields, types)
+            for batch in batcher.add(records):
+                yield flush(batch)
+    for batch in batcher.rest():
+        yield flush(batch)
 
 
-def _csv_chunks(lines: _Lines, path: str, chunk_size: int, column_map: Mapping[str, str] | None) -> Iterator[_RawChunk]:
-    records = _records(lines)
-    header = next(records, None)
-    if header is None:
+def _csv_chunks(
+    blocks: _Blocks, path: str, chunk_size: int, column_map: Mapping[str, str] | None
+) -> Iterator[_RawChunk]:
+    records = _records(blocks)
+    first = next(records, None)
+    if first is None:
         return
-    header_line, header_text = header
+    header_line, header_text = int(first[0][0]), first[1][0]
     try:
         raw_names = next(csv.reader([header_text], strict=True))
     except csv.Error as exc:
@@ -593,22 +660,22 @@ def _csv_chunks(lines: _Lines, path: str, chunk_size: int, column_map: Mapping[s
     plan = _ColumnPlan(path, column_map)
     for name in names:
         plan.resolve(name)
-    for batch in _batched(records, chunk_size):
+    rest = itertools.chain([(first[0][1:], first[1][1:])], records)
+    for batch in _batched(rest, chunk_size):
         yield _split_delimited(batch, names, ",", plan, _MISSING, path, quotechar='"')
 
 
-def _nsl_kdd_chunks(lines: _Lines, path: str, chunk_size: int) -> Iterator[_RawChunk]:
+def _nsl_kdd_chunks(blocks: _Blocks, path: str, chunk_size: int) -> Iterator[_RawChunk]:
     layout: tuple[list[str], _ColumnPlan] | None = None
-    records = _records(lines)
-    for batch in _batched(records, chunk_size):
+    for batch in _batched(_records(blocks), chunk_size):
         if layout is None:
-            if batch[0][1].startswith("duration,protocol_type,"):
-                batch = batch[1:]  # a header row, as some redistributions of the data add
-                if not batch:
+            if batch[1][0].startswith("duration,protocol_type,"):
+                batch = batch[0][1:], batch[1][1:]  # a header row, as some redistributions of the data add
+                if not batch[1]:
                     continue
-            width = next((w for w in (t.count(",") + 1 for _, t in batch) if w in _NSL_KDD_WIDTHS), None)
+            width = next((w for w in (t.count(",") + 1 for t in batch[1]) if w in _NSL_KDD_WIDTHS), None)
             if width is None:  # no record with a plausible width yet
-                linenos, counts = _counts(batch, ",")
+                linenos, counts = batch[0], _field_counts(batch[1], ",")
                 rejects = [_count_rejects(linenos, counts, "41, 42 or 43")]
                 plan = _ColumnPlan(path)
                 yield _RawChunk(pd.DataFrame(index=pd.RangeIndex(0)), linenos[:0], rejects, plan, _MISSING)
@@ -618,14 +685,14 @@ def _nsl_kdd_chunks(lines: _Lines, path: str, chunk_size: int) -> Iterator[_RawC
         yield _split_delimited(batch, names, ",", plan, _MISSING, path)
 
 
-def _json_chunks(lines: _Lines, chunk_size: int, plan: _ColumnPlan) -> Iterator[_RawChunk]:
-    for batch in _batched(_records(lines), chunk_size):
+def _json_chunks(blocks: _Blocks, chunk_size: int, plan: _ColumnPlan) -> Iterator[_RawChunk]:
+    for batch_linenos, batch_lines in _batched(_records(blocks), chunk_size):
         objects: list[dict[str, object]] = []
         linenos: list[int] = []
         bad_lines: list[int] = []
         problems: list[str] = []
         # One json.loads per line is the only per-record Python work; conversion is columnar.
-        for lineno, text in batch:
+        for lineno, text in zip(batch_linenos.tolist(), batch_lines, strict=True):
             try:
                 value = json.loads(text)
             except (ValueError, RecursionError) as exc:
@@ -653,11 +720,10 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _counts(batch: list[tuple[int, str]], separator: str) -> tuple[_IntArray, _IntArray]:
-    """Line numbers and field counts (separators + 1) of a batch of unquoted lines."""
-    linenos = np.fromiter((lineno for lineno, _ in batch), dtype=np.int64, count=len(batch))
-    counts = np.fromiter((text.count(separator) for _, text in batch), dtype=np.int64, count=len(batch)) + 1
-    return linenos, counts
+def _field_counts(lines: list[str], separator: str) -> _IntArray:
+    """Field counts (separators + 1) of unquoted lines."""
+    counts = np.fromiter(map(operator.methodcaller("count", separator), lines), dtype=np.int64, count=len(lines))
+    return counts + 1
 
 
 def _message_rejects(linenos: list[int], messages: list[str]) -> _Rejects:
@@ -677,7 +743,7 @@ def _count_rejects(linenos: _IntArray, counts: _IntArray, expected: str) -> _Rej
 
 
 def _split_delimited(
-    batch: list[tuple[int, str]],
+    batch: _Batch,
     names: list[str],
     separator: str,
     plan: _ColumnPlan,
@@ -686,19 +752,23 @@ def _split_delimited(
     quotechar: str | None = None,
 ) -> _RawChunk:
     """Check each line's field count, then let pandas' C parser read the well-formed ones."""
-    if quotechar is not None and any(quotechar in text for _, text in batch):
+    linenos, lines = batch
+    text = "\n".join(lines)
+    if quotechar is not None and quotechar in text:
         return _split_quoted(batch, names, separator, quotechar, plan, missing)
-    linenos, counts = _counts(batch, separator)
+    counts = _field_counts(lines, separator)
     good = counts == len(names)
     rejects = [_count_rejects(linenos[~good], counts[~good], str(len(names)))]
-    texts = [text for (_, text), ok in zip(batch, good, strict=True) if ok]
+    n_good = int(good.sum())
+    if n_good < len(lines):
+        text = "\n".join(itertools.compress(lines, good.tolist()))
     roles = [plan.resolve(name).role for name in names]
     usecols = [i for i, role in enumerate(roles) if role is not _Role.IGNORE]
-    if not texts or not usecols:
-        raw = pd.DataFrame(index=pd.RangeIndex(len(texts)))
+    if not n_good or not usecols:
+        raw = pd.DataFrame(index=pd.RangeIndex(n_good))
     else:
         raw = pd.read_csv(
-            io.StringIO("\n".join(texts)),
+            io.StringIO(text),
             sep=separator,
             header=None,
             names=list(range(len(names))),
@@ -715,13 +785,13 @@ def _split_delimited(
             engine="c",
         )
         raw.columns = [names[i] for i in raw.columns]
-        if len(raw) != len(texts):  # the field counts above make this impossible
-            raise RuntimeError(f"{path}: parsed {len(raw)} rows from {len(texts)} lines")
+        if len(raw) != n_good:  # the field counts above make this impossible
+            raise RuntimeError(f"{path}: parsed {len(raw)} rows from {n_good} lines")
     return _RawChunk(raw, linenos[good], rejects, plan, missing)
 
 
 def _split_quoted(
-    batch: list[tuple[int, str]],
+    batch: _Batch,
     names: list[str],
     separator: str,
     quotechar: str,
@@ -729,10 +799,10 @@ def _split_quoted(
     missing: frozenset[str],
 ) -> _RawChunk:
     """Slower path for chunks with quoted fields: the csv module splits, pandas still converts."""
-    linenos = np.fromiter((lineno for lineno, _ in batch), dtype=np.int64, count=len(batch))
+    linenos, lines = batch
     rows: list[list[str]] = []
-    counts = np.empty(len(batch), dtype=np.int64)
-    for i, (_, text) in enumerate(batch):
+    counts = np.empty(len(lines), dtype=np.int64)
+    for i, text in enumerate(lines):
         try:
             row = next(csv.reader([text], delimiter=separator, quotechar=quotechar, strict=True))
         except csv.Error:
@@ -812,16 +882,20 @@ def _parse_text(
     """Strings with surrounding blanks removed; missing tokens become None.
 
     Flow text columns (proto, service, conn_state, hosts) repeat a few values many times, so the
-    cleaning runs once per distinct value and is spread back to the rows by their codes.
+    cleaning runs once per distinct value and is spread back to the rows by their codes. It uses
+    plain ``str`` methods: pandas' string accessor costs several times more per value, which
+    shows on columns of mostly distinct values such as ``uid``.
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    text: Iterator[str] = map(str.strip, map(str, uniques))
     if strip:
-        text = text.str.rstrip(strip)  # KDD'99 labels end in "." ("normal.")
+        text = map(operator.methodcaller("rstrip", strip), text)  # KDD'99 labels end in "." ("normal.")
     if case is not None:
-        text = text.str.lower() if case == "lower" else text.str.upper()
-    lookup = np.full(len(text) + 1, None, dtype=object)  # code -1 (missing) picks the trailing None
-    lookup[:-1] = text.astype(object).where(~text.isin(missing), None).to_numpy(dtype=object)
+        text = map(str.lower if case == "lower" else str.upper, text)
+    cleaned = [None if value in missing else value for value in text]
+    lookup = np.empty(len(cleaned) + 1, dtype=object)
+    lookup[:-1] = cleaned
+    lookup[-1] = None  # code -1 (missing) picks the trailing None
     result: npt.NDArray[np.object_] = lookup[codes]
     return result
 

@@ -22,7 +22,7 @@ them within one window.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Self
 
@@ -268,7 +268,7 @@ class SynFloodRule(Rule):
         n = len(frame)
         dst = _text(frame, "resp_h")
         proto = _text(frame, "proto")
-        is_tcp = (proto.astype("string").str.lower() == "tcp").to_numpy(dtype=bool, na_value=False)
+        is_tcp = _per_distinct(proto, lambda v: v.astype("string").str.lower() == "tcp")
         tcp = is_tcp | ~_present(proto)
         port = _numeric(frame, "resp_p")
         work = pd.DataFrame(
@@ -357,7 +357,9 @@ class BruteForceRule(Rule):
         if self.services:
             names = "|".join(sorted(self.services))
             pattern = rf"(?:^|,)\s*(?:{names})\s*(?:,|$)"
-            auth = auth | service.astype("string").str.lower().str.contains(pattern, na=False).to_numpy(dtype=bool)
+            auth = auth | _per_distinct(
+                service, lambda v: v.astype("string").str.lower().str.contains(pattern, na=False)
+            )
         duration = _numeric(frame, "duration")
         failed = (
             _in_states(frame, HALF_OPEN_STATES, unknown=False) | np.isnan(duration) | (duration <= self.max_duration)
@@ -609,6 +611,19 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame:
         return pd.Series([None] * len(frame), dtype=object)
     return pd.Series(frame[column].to_numpy(dtype=object), dtype=object)
+
+
+def _per_distinct(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> BoolArray:
+    """``test`` (a string predicate) run once per distinct value, spread back to the rows.
+
+    Flow text columns repeat a few values, so this spares a string operation per row.
+    Missing values are False.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    answers = np.zeros(len(uniques) + 1, dtype=bool)  # code -1 (missing) picks the trailing False
+    answers[:-1] = test(pd.Series(uniques, dtype=object)).to_numpy(dtype=bool, na_value=False)
+    result: BoolArray = answers[codes]
+    return result
 
 
 def _present(values: pd.Series) -> BoolArray:

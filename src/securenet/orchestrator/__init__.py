@@ -1,6 +1,14 @@
 """The SecurityOrchestrator: every analysis, network or MCP, passes through it."""
 
 from securenet.orchestrator.model_registry import ModelRegistry
-from securenet.orchestrator.orchestrator import FlowAnalysis, SecurityOrchestrator, current_trace_id
+from securenet.orchestrator.orchestrator import FlowAnalysis, SecurityOrchestrator, SecurityRequest, current_trace_id
+from securenet.orchestrator.policies import PolicyProvider
 
-__all__ = ["FlowAnalysis", "ModelRegistry", "SecurityOrchestrator", "current_trace_id"]
+__all__ = [
+    "FlowAnalysis",
+    "ModelRegistry",
+    "PolicyProvider",
+    "SecurityOrchestrator",
+    "SecurityRequest",
+    "current_trace_id",
+]

@@ -8,18 +8,24 @@ metrics and writes security events, in one place.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import structlog
 
+from securenet.mcp.inspector import InspectionContext, MessageInspector, Verdict
+from securenet.mcp.messages import infer_method
 from securenet.netsec.service import AnalysisResult, ThreatDetectionService
 from securenet.orchestrator.model_registry import ModelRegistry
+from securenet.orchestrator.policies import PolicyProvider
 from securenet.store.database import Database
 from securenet.store.detections import save_flow_analysis
+from securenet.store.verdict_log import VerdictLog
 from securenet.telemetry import get_metrics, trace_operation
 
-__all__ = ["FlowAnalysis", "SecurityOrchestrator", "current_trace_id"]
+__all__ = ["FlowAnalysis", "SecurityOrchestrator", "SecurityRequest", "current_trace_id"]
 
 security_log = structlog.get_logger("securenet.security")
 
@@ -41,10 +47,113 @@ class FlowAnalysis:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class SecurityRequest:
+    """One thing to judge: a whole JSON-RPC message, or a text on a channel."""
+
+    tenant_id: str
+    message: dict[str, Any] | None = None
+    text: str | None = None
+    channel: str | None = None
+    upstream: str | None = None
+    session_id: str | None = None
+    tool: str | None = None
+    blocked_tools: Mapping[str, str] = field(default_factory=dict)
+    other_tools: Mapping[str, str] = field(default_factory=dict)
+
+
 class SecurityOrchestrator:
-    def __init__(self, db: Database, models: ModelRegistry) -> None:
+    def __init__(
+        self,
+        db: Database,
+        models: ModelRegistry,
+        *,
+        policies: PolicyProvider | None = None,
+        inspector: MessageInspector | None = None,
+    ) -> None:
+        from securenet.mcp.pins import ToolPinStore
+
         self.db = db
         self.models = models
+        self.policies = policies or PolicyProvider(db)
+        self.inspector = inspector or MessageInspector(ToolPinStore(db))
+        self.verdicts = VerdictLog(db)
+
+    def close(self) -> None:
+        self.verdicts.close()
+
+    def analyze(self, request: SecurityRequest) -> tuple[Verdict, str | None]:
+        """Judge one MCP message or text; returns the verdict and the trace id that explains it."""
+        method = infer_method(request.message) if request.message is not None else None
+        label = method or request.channel or "message"
+        attributes: dict[str, Any] = {"tenant.id": request.tenant_id, "securenet.channel": request.channel}
+        if method:
+            attributes["mcp.method.name"] = method
+        if request.session_id:
+            attributes["mcp.session.id"] = request.session_id
+        if request.tool:
+            attributes["gen_ai.tool.name"] = request.tool
+        if request.upstream:
+            attributes["securenet.mcp.upstream"] = request.upstream
+        with trace_operation(f"security.analyze {label}", **attributes) as span:
+            trace_id = current_trace_id()
+            context = InspectionContext(
+                tenant_id=request.tenant_id,
+                policy=self.policies.for_tenant(request.tenant_id),
+                upstream=request.upstream,
+                session_id=request.session_id,
+                tool=request.tool,
+                blocked_tools=request.blocked_tools,
+                other_tools=request.other_tools,
+                trace_id=trace_id,
+            )
+            if request.message is not None:
+                verdict = self.inspector.inspect(request.message, context)
+            else:
+                verdict = self.inspector.inspect_text(request.text or "", request.channel or "user_input", context)
+            span.set_attribute("gen_ai.security.verdict", verdict.decision)
+            span.set_attribute("gen_ai.security.risk_score", verdict.risk_score)
+            span.set_attribute("gen_ai.security.confidence", verdict.confidence)
+            span.set_attribute("gen_ai.security.findings.count", len(verdict.findings))
+            if verdict.policy_rule_id:
+                span.set_attribute("gen_ai.security.policy.rule_id", verdict.policy_rule_id)
+            if verdict.findings:
+                span.set_attribute("gen_ai.security.finding.ids", [f.id for f in verdict.findings[:32]])
+        self._record(request, verdict, method or request.channel or "message", trace_id)
+        return verdict, trace_id
+
+    def _record(self, request: SecurityRequest, verdict: Verdict, label: str, trace_id: str | None) -> None:
+        get_metrics().record_security_verdict(
+            verdict.decision, label, [(f.finding.analyzer, f.finding.severity) for f in verdict.findings]
+        )
+        levels = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+        worst = max((f.finding.severity for f in verdict.findings), key=lambda s: levels[s], default="low")
+        self.verdicts.submit(
+            {
+                "tenant_id": request.tenant_id,
+                "kind": "mcp",
+                "flow_count": 0,
+                "threat_count": len(verdict.findings),
+                "max_level": worst,
+                "trace_id": trace_id,
+                "decision": verdict.decision,
+                "details": {
+                    **verdict.to_dict(),
+                    "method": label,
+                    "upstream": request.upstream,
+                    "tool": request.tool,
+                },
+            }
+        )
+        if verdict.decision in ("block", "redact"):
+            security_log.warning(
+                "security.mcp_verdict",
+                tenant_id=request.tenant_id,
+                decision=verdict.decision,
+                upstream=request.upstream,
+                tool=request.tool,
+                findings=[f.id for f in verdict.findings[:10]],
+            )
 
     def analyze_flows(
         self,

@@ -149,3 +149,48 @@ class Model(Base):
     components: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     trace_id: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class ToolPin(Base):
+    """The pinned definition of one MCP tool, per tenant and upstream (rug-pull defence)."""
+
+    __tablename__ = "tool_pins"
+    __table_args__ = (UniqueConstraint("tenant_id", "upstream", "tool_name", name="uq_tool_pins_tool"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    upstream: Mapped[str] = mapped_column(String(100))
+    tool_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: "pinned", or "changed" while a different definition awaits approval.
+    status: Mapped[str] = mapped_column(String(16), default="pinned")
+    pending_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    pending_definition: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TenantPolicy(Base):
+    """A tenant's MCP policy document, set through the API."""
+
+    __tablename__ = "tenant_policies"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SecurityEvent(Base):
+    """Security events worth keeping: changed tool definitions, blocked calls, ..."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (Index("ix_security_events_tenant_id", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trace_id: Mapped[str | None] = mapped_column(String(32), default=None)

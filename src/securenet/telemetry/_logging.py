@@ -94,7 +94,9 @@ def _otel_handler_class() -> Any:
                     and k not in ("event", "level", "timestamp", "logger", "trace_id", "span_id", "trace_flags")
                     and isinstance(v, str | bool | int | float)
                 }
-                copy = logging.makeLogRecord({**record.__dict__, **fields})
+                # structlog keeps its logger objects on the record (_logger, _name): not attributes.
+                base = {k: v for k, v in record.__dict__.items() if not k.startswith("_")}
+                copy = logging.makeLogRecord({**base, **fields})
                 copy.msg, copy.args = str(event.get("event", "")), ()
                 record = copy
             super().emit(record)

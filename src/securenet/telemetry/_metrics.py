@@ -42,6 +42,19 @@ class MetricsCollector:
             "api_requests", unit="{request}", description="API requests, by route template, method and status."
         )
 
+        self.security_verdicts = meter.create_counter(
+            "security.verdicts", unit="{verdict}", description="MCP security verdicts, by decision and channel."
+        )
+        self.security_findings = meter.create_counter(
+            "security.findings", unit="{finding}", description="MCP findings, by analyzer and severity."
+        )
+
+    def record_security_verdict(self, decision: str, channel: str, findings: list[tuple[str, str]]) -> None:
+        """One verdict, and its findings as (analyzer, severity) pairs."""
+        self.security_verdicts.add(1, {"gen_ai.security.verdict": decision, "securenet.channel": channel})
+        for analyzer, severity in findings:
+            self.security_findings.add(1, {"securenet.analyzer.name": analyzer, "securenet.severity": severity})
+
     def record_threat_detection(self, tenant_id: str, threat_level: str, count: int = 1) -> None:
         self.threat_detections.add(count, {"tenant.id": tenant_id, "threat.level": threat_level})
 

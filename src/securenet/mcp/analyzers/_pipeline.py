@@ -1,0 +1,95 @@
+"""Running the analyzers over a text, merging their findings, and scoring the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+from securenet.mcp.analyzers._arguments import ArgumentInjectionAnalyzer
+from securenet.mcp.analyzers._prompt_injection import PromptInjectionAnalyzer
+from securenet.mcp.analyzers._secrets import SecretAnalyzer
+from securenet.mcp.analyzers._tool_poisoning import ToolPoisoningAnalyzer, iter_tool_texts
+from securenet.mcp.analyzers._types import Analyzer, Channel, Finding, Severity, severity_rank
+
+__all__ = [
+    "DEFAULT_ANALYZERS",
+    "SEVERITY_BANDS",
+    "analyze_text",
+    "analyze_tool_definition",
+    "dedupe_findings",
+    "risk_score",
+]
+
+DEFAULT_ANALYZERS: Final[tuple[Analyzer, ...]] = (
+    ToolPoisoningAnalyzer(),
+    PromptInjectionAnalyzer(),
+    SecretAnalyzer(),
+    ArgumentInjectionAnalyzer(),
+)
+"""Every built-in analyzer, in the order they run."""
+
+SEVERITY_BANDS: Final[Mapping[Severity, tuple[float, float]]] = {
+    "low": (0.2, 0.45),
+    "medium": (0.45, 0.7),
+    "high": (0.7, 0.9),
+    "critical": (0.9, 0.99),
+}
+"""Each severity's score band: a finding scores ``lo + (hi - lo) * confidence``."""
+
+
+def _rank(f: Finding) -> tuple[int, float, int]:
+    return severity_rank(f.severity), f.confidence, f.end - f.start
+
+
+def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Keep the strongest of findings that share a category and overlap; order by position.
+
+    Different categories over the same span (a secret inside an exfiltration URL) are kept:
+    each says something the other does not.
+    """
+    kept: list[Finding] = []
+    for f in sorted(findings, key=_rank, reverse=True):
+        if not any(
+            k.category == f.category and k.start < max(f.end, f.start + 1) and f.start < max(k.end, k.start + 1)
+            for k in kept
+        ):
+            kept.append(f)
+    return sorted(kept, key=lambda f: (f.start, f.end, f.rule_id))
+
+
+def analyze_text(text: str, channel: Channel, analyzers: Sequence[Analyzer] = DEFAULT_ANALYZERS) -> list[Finding]:
+    """Findings of every analyzer that applies to ``channel``, deduplicated, in text order."""
+    findings: list[Finding] = []
+    for analyzer in analyzers:
+        if channel in analyzer.channels:
+            findings.extend(analyzer.analyze(text, channel))
+    return dedupe_findings(findings)
+
+
+def analyze_tool_definition(
+    tool: Mapping[str, object], analyzers: Sequence[Analyzer] = DEFAULT_ANALYZERS
+) -> dict[str, list[Finding]]:
+    """Findings per text of an MCP tool definition (description, schema descriptions, enums, defaults).
+
+    Keys are paths such as ``inputSchema.properties.path.description``; offsets in each
+    finding are relative to that text. Texts with no finding are left out.
+    """
+    results: dict[str, list[Finding]] = {}
+    for path, text in iter_tool_texts(tool):
+        found = analyze_text(text, "tool_description", analyzers)
+        if found:
+            results[path] = found
+    return results
+
+
+def risk_score(findings: Iterable[Finding]) -> float:
+    """Noisy-or of per-finding scores, each placed in its severity's band by its confidence.
+
+    One critical finding alone scores at least 0.9, high 0.7, medium 0.45, low 0.2. Adding
+    a finding, or raising one's severity or confidence, never lowers the score.
+    """
+    miss = 1.0
+    for f in findings:
+        lo, hi = SEVERITY_BANDS[f.severity]
+        miss *= 1.0 - (lo + (hi - lo) * f.confidence)
+    return round(1.0 - miss, 6)

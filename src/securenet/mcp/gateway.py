@@ -1,0 +1,445 @@
+"""The MCP security gateway: one proxy per configured upstream, built on the official SDK.
+
+For each upstream the gateway holds one persistent client session (streamable HTTP or
+stdio) and exposes a low-level SDK ``Server`` to downstream clients at ``/mcp/NAME``.
+Every request and every answer passes through ``SecurityOrchestrator.analyze``:
+
+* ``tools/call``: the call is judged before it leaves (deny lists, withheld tools,
+  secrets and injection patterns in the arguments, cross-call taint); a blocked call
+  never reaches the upstream and the client gets a tool error naming the finding.
+* answers (``tools/list``, tool results, resources, prompts): judged before they reach
+  the client; poisoned or changed tools are withheld from the list, injected results
+  are replaced by an error, secrets are redacted.
+
+Only configured upstreams exist: the gateway is not an open proxy. Trace context flows
+through on its own: the SDK's server span continues the client's ``_meta.traceparent``,
+and the SDK's client injects the gateway's context into the upstream request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import anyio
+import mcp.types as types
+import structlog
+from mcp.client.client import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.models import InitializationOptions
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ListenHandler,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ToolsListChanged,
+)
+from mcp.shared.exceptions import MCPError
+
+from securenet.mcp.inspector import Verdict
+from securenet.telemetry import get_tracer
+
+__all__ = ["BLOCKED_CODE", "Analyze", "GatewayServer", "UpstreamConnection", "UpstreamSpec"]
+
+log = structlog.get_logger("securenet.mcp")
+
+#: JSON-RPC error code for a message SecureNet refused (implementation-defined server error range).
+BLOCKED_CODE = -32010
+RESERVED_META_PREFIX = "io.modelcontextprotocol/"
+
+
+@dataclass(frozen=True)
+class UpstreamSpec:
+    """``NAME=URL`` or ``NAME=stdio:COMMAND ARGS...`` from the command line or settings."""
+
+    name: str
+    url: str | None = None
+    command: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> UpstreamSpec:
+        name, sep, target = text.partition("=")
+        name = name.strip()
+        if not sep or not name or not target.strip():
+            raise ValueError(f"upstream {text!r} is not NAME=URL or NAME=stdio:COMMAND")
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"upstream name {name!r} may only use letters, digits, - and _")
+        target = target.strip()
+        if target.startswith("stdio:"):
+            command = tuple(shlex.split(target.removeprefix("stdio:")))
+            if not command:
+                raise ValueError(f"upstream {name!r}: stdio: needs a command")
+            return cls(name, command=command)
+        if not target.startswith(("http://", "https://")):
+            raise ValueError(f"upstream {name!r}: {target!r} is neither an http(s) URL nor stdio:COMMAND")
+        return cls(name, url=target)
+
+    def describe(self) -> str:
+        return self.url or "stdio:" + shlex.join(self.command)
+
+
+#: ``analyze(message, upstream, session_id, tool, blocked_tools) -> (verdict, trace_id)``
+Analyze = Any
+
+
+class UpstreamConnection:
+    """One persistent client session to an upstream, shared by every downstream session."""
+
+    def __init__(self, spec: UpstreamSpec, *, cwd: str | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.spec = spec
+        self.cwd = cwd
+        self.env = dict(env) if env else None
+        self.client: Client | None = None
+        self.listeners: list[Any] = []
+
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        target: Any
+        if self.spec.url is not None:
+            target = self.spec.url
+        else:
+            target = StdioServerParameters(
+                command=self.spec.command[0], args=list(self.spec.command[1:]), env=self.env, cwd=self.cwd
+            )
+        # No response cache: a cached tools/list would hide a changed (rug-pulled) definition.
+        self.client = await stack.enter_async_context(Client(target, message_handler=self._on_message, cache=None))
+        # 2026-07-28 upstreams announce changes only on a subscriptions/listen stream.
+        tasks = await stack.enter_async_context(anyio.create_task_group())
+        stack.callback(tasks.cancel_scope.cancel)
+        tasks.start_soon(self._listen)
+
+    async def _listen(self) -> None:
+        from mcp.client.subscriptions import ListenNotSupportedError
+
+        client = self.require()
+        delay = 0.5
+        while True:
+            try:
+                async with client.listen(
+                    tools_list_changed=True, prompts_list_changed=True, resources_list_changed=True
+                ) as subscription:
+                    delay = 0.5
+                    async for event in subscription:
+                        await self._dispatch(type(event).__name__)
+            except ListenNotSupportedError:
+                return  # a handshake-era upstream: notifications arrive through _on_message
+            except Exception as exc:
+                log.warning(
+                    "upstream change stream lost; listening again",
+                    upstream=self.spec.name,
+                    error_type=type(exc).__name__,
+                    retry_in_s=delay,
+                )
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            await self._dispatch("ToolsListChanged")
+        elif isinstance(message, types.ResourceListChangedNotification):
+            await self._dispatch("ResourcesListChanged")
+        elif isinstance(message, types.PromptListChangedNotification):
+            await self._dispatch("PromptsListChanged")
+        elif isinstance(message, Exception):
+            log.warning("upstream transport error", upstream=self.spec.name, error_type=type(message).__name__)
+
+    async def _dispatch(self, kind_name: str) -> None:
+        kinds = {
+            "ToolsListChanged": ToolsListChanged,
+            "ResourcesListChanged": ResourcesListChanged,
+            "PromptsListChanged": PromptsListChanged,
+        }
+        kind = kinds.get(kind_name)
+        if kind is not None:
+            for listener in self.listeners:
+                await listener(kind())
+
+    def require(self) -> Client:
+        if self.client is None:
+            raise MCPError(types.INTERNAL_ERROR, f"upstream {self.spec.name!r} is not connected")
+        return self.client
+
+
+def _dump(result: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
+
+
+def _forward_meta(ctx: ServerRequestContext[Any]) -> dict[str, Any] | None:
+    raw = (ctx.params or {}).get("_meta")
+    if not isinstance(raw, dict):
+        return None
+    # The modern envelope keys belong to the downstream hop; the SDK client adds its own
+    # (and its trace context) for the upstream hop.
+    meta = {
+        k: v
+        for k, v in raw.items()
+        if not k.startswith(RESERVED_META_PREFIX) and k not in ("traceparent", "tracestate")
+    }
+    return meta or None
+
+
+def _session_id(ctx: ServerRequestContext[Any]) -> str | None:
+    request = ctx.request
+    if request is None:
+        return None
+    header = request.headers.get("mcp-session-id")
+    if header:
+        return str(header)
+    client = getattr(request, "client", None)
+    return f"client:{client.host}" if client else None
+
+
+def _blocked_text(verdict: Verdict, trace_id: str | None, what: str) -> str:
+    finding = verdict.blocking_finding
+    if finding is None:
+        return f"SecureNet blocked this {what}."
+    return (
+        f"SecureNet blocked this {what}: finding {finding.id} ({finding.finding.analyzer}/{finding.finding.category}, "
+        f"{finding.finding.severity}): {finding.finding.message}. Policy rule: {finding.policy_rule_id}."
+        + (f" Trace: {trace_id}." if trace_id else "")
+    )
+
+
+def _verdict_meta(verdict: Verdict, trace_id: str | None) -> dict[str, Any]:
+    return {
+        "securenet/verdict": {
+            "decision": verdict.decision,
+            "risk_score": round(verdict.risk_score, 4),
+            "finding_ids": [f.id for f in verdict.findings],
+            "trace_id": trace_id,
+        }
+    }
+
+
+def _tool_error(text: str, meta: dict[str, Any]) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True, _meta=meta)
+
+
+def _refuse(verdict: Verdict, trace_id: str | None, what: str) -> MCPError:
+    return MCPError(
+        BLOCKED_CODE,
+        _blocked_text(verdict, trace_id, what),
+        data={"finding_ids": [f.id for f in verdict.findings if f.action == "block"], "trace_id": trace_id},
+    )
+
+
+@dataclass
+class _SessionState:
+    blocked_tools: dict[str, str] = field(default_factory=dict)
+    schemas: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: False until the tools were listed (and judged) since start or since the last list_changed.
+    listed: bool = False
+
+
+class GatewayServer(Server[Any]):
+    """The downstream face of one upstream: every handler forwards and judges."""
+
+    def __init__(
+        self, upstream: UpstreamConnection, analyze: Analyze, *, catalog: dict[str, set[str]] | None = None
+    ) -> None:
+        self.upstream = upstream
+        self.analyze = analyze
+        #: upstream name -> tool names it serves, shared by the gateway's servers (shadowing checks).
+        self.catalog = catalog if catalog is not None else {}
+        self.bus = InMemorySubscriptionBus()
+        self.state = _SessionState()
+        self._sessions: dict[str, Any] = {}
+        super().__init__(
+            f"securenet-gateway/{upstream.spec.name}",
+            version="1",
+            instructions=f"SecureNet security gateway in front of the MCP server {upstream.spec.name!r}.",
+            get_tool_input_schema=self.state.schemas.get,
+            on_list_tools=cast(Any, self._list_tools),
+            on_call_tool=cast(Any, self._call_tool),
+            on_list_resources=cast(Any, self._list_resources),
+            on_list_resource_templates=cast(Any, self._list_resource_templates),
+            on_read_resource=cast(Any, self._read_resource),
+            on_list_prompts=cast(Any, self._list_prompts),
+            on_get_prompt=cast(Any, self._get_prompt),
+            on_subscriptions_listen=ListenHandler(self.bus),
+        )
+        self.middleware.append(self._session_middleware)
+        upstream.listeners.append(self._upstream_changed)
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options
+            or NotificationOptions(tools_changed=True, resources_changed=True, prompts_changed=True),
+            experimental_capabilities,
+            extensions,
+        )
+
+    async def _session_middleware(self, ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
+        session_id = _session_id(ctx)
+        if session_id is not None:
+            try:
+                from opentelemetry import trace
+
+                trace.get_current_span().set_attribute("mcp.session.id", session_id)
+            except ImportError:  # pragma: no cover
+                pass
+            if ctx.request is not None and ctx.request.headers.get("mcp-session-id"):
+                self._sessions[session_id] = ctx.session
+        try:
+            return await call_next(ctx)
+        except MCPError:
+            raise
+        except Exception as exc:
+            # Never let an exception's text reach the client (the SDK would send str(exc)).
+            log.error(
+                "gateway handler failed", upstream=self.upstream.spec.name, error_type=type(exc).__name__, exc_info=exc
+            )
+            raise MCPError(types.INTERNAL_ERROR, "the gateway could not complete the request") from None
+
+    async def _upstream_changed(self, kind: Any) -> None:
+        if isinstance(kind, ToolsListChanged):
+            self.state.listed = False
+        await self.bus.publish(kind)
+        for session in list(self._sessions.values()):
+            try:
+                if isinstance(kind, ToolsListChanged):
+                    await session.send_tool_list_changed()
+                elif isinstance(kind, ResourcesListChanged):
+                    await session.send_resource_list_changed()
+                elif isinstance(kind, PromptsListChanged):
+                    await session.send_prompt_list_changed()
+            except Exception:  # a closed session: forget it
+                self._sessions = {k: v for k, v in self._sessions.items() if v is not session}
+
+    async def _judge(
+        self, message: dict[str, Any], ctx: ServerRequestContext[Any], tool: str | None = None
+    ) -> tuple[Verdict, str | None]:
+        name = self.upstream.spec.name
+        other_tools = {
+            tool_name: owner for owner, names in self.catalog.items() if owner != name for tool_name in names
+        }
+        request_args = (message, name, _session_id(ctx), tool, dict(self.state.blocked_tools), other_tools)
+        if message.get("result", {}).get("tools") is not None:
+            # tools/list answers touch the pin store (database): keep that off the event loop.
+            return cast(
+                tuple[Verdict, str | None], await anyio.to_thread.run_sync(self._analyze_in_context, request_args)
+            )
+        return cast(tuple[Verdict, str | None], self.analyze(*request_args))
+
+    def _analyze_in_context(self, args: tuple[Any, ...]) -> tuple[Verdict, str | None]:
+        return cast(tuple[Verdict, str | None], self.analyze(*args))
+
+    # -- handlers -----------------------------------------------------------------------
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        client = self.upstream.require()
+        result = _dump(await client.list_tools(cursor=params.cursor if params else None))
+        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": ctx.request_id, "result": result}, ctx)
+        # Recomputed on every list: a definition approved since is usable again.
+        self.state.blocked_tools = dict(verdict.blocked_tools)
+        self.state.listed = True
+        self.catalog[self.upstream.spec.name] = {
+            str(t.get("name")) for t in result.get("tools") or [] if isinstance(t, dict)
+        }
+        if verdict.decision == "block" or verdict.message is None:
+            raise _refuse(verdict, trace_id, "tool list")
+        forwarded = dict(verdict.message["result"])
+        for tool in forwarded.get("tools") or []:
+            if isinstance(tool, dict) and isinstance(tool.get("inputSchema"), dict):
+                self.state.schemas[str(tool.get("name"))] = tool["inputSchema"]
+        if verdict.findings:
+            forwarded["_meta"] = {**forwarded.get("_meta", {}), **_verdict_meta(verdict, trace_id)}
+        return types.ListToolsResult.model_validate(forwarded)
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        client = self.upstream.require()
+        if not self.state.listed:
+            # Judge the current definitions first: a poisoned or changed tool must not be
+            # callable just because the client skipped tools/list.
+            with contextlib.suppress(MCPError):
+                await self._list_tools(ctx, None)
+        request = {
+            "jsonrpc": "2.0",
+            "id": ctx.request_id,
+            "method": "tools/call",
+            "params": {"name": params.name, "arguments": params.arguments or {}},
+        }
+        verdict, trace_id = await self._judge(request, ctx, params.name)
+        if verdict.decision == "block":
+            return _tool_error(_blocked_text(verdict, trace_id, "tool call"), _verdict_meta(verdict, trace_id))
+        forwarded_request: dict[str, Any] = verdict.message or request
+        arguments = cast(dict[str, Any], forwarded_request["params"]["arguments"])
+        result = await client.call_tool(params.name, arguments, meta=cast(types.RequestParamsMeta, _forward_meta(ctx)))
+        answer = {"jsonrpc": "2.0", "id": ctx.request_id, "result": _dump(result)}
+        verdict, trace_id = await self._judge(answer, ctx, params.name)
+        if verdict.decision == "block" or verdict.message is None:
+            return _tool_error(_blocked_text(verdict, trace_id, "tool result"), _verdict_meta(verdict, trace_id))
+        forwarded: dict[str, Any] = dict(verdict.message["result"])
+        if verdict.findings:
+            forwarded["_meta"] = {**forwarded.get("_meta", {}), **_verdict_meta(verdict, trace_id)}
+        return types.CallToolResult.model_validate(forwarded)
+
+    async def _answer(self, ctx: ServerRequestContext[Any], result: Any, what: str) -> Any:
+        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": ctx.request_id, "result": _dump(result)}, ctx)
+        if verdict.decision == "block" or verdict.message is None:
+            raise _refuse(verdict, trace_id, what)
+        forwarded: dict[str, Any] = dict(verdict.message["result"])
+        if verdict.findings:
+            forwarded["_meta"] = {**forwarded.get("_meta", {}), **_verdict_meta(verdict, trace_id)}
+        # Hand back the upstream's own result type, rebuilt from the judged (possibly redacted) dict.
+        return type(result).model_validate(forwarded)
+
+    async def _list_resources(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        result = await self.upstream.require().list_resources(cursor=params.cursor if params else None)
+        return await self._answer(ctx, result, "resource list")
+
+    async def _list_resource_templates(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> Any:
+        result = await self.upstream.require().list_resource_templates(cursor=params.cursor if params else None)
+        return await self._answer(ctx, result, "resource template list")
+
+    async def _read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
+        result = await self.upstream.require().read_resource(
+            params.uri, meta=cast(types.RequestParamsMeta, _forward_meta(ctx))
+        )
+        return await self._answer(ctx, result, "resource")
+
+    async def _list_prompts(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        result = await self.upstream.require().list_prompts(cursor=params.cursor if params else None)
+        return await self._answer(ctx, result, "prompt list")
+
+    async def _get_prompt(self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> Any:
+        request = {
+            "jsonrpc": "2.0",
+            "id": ctx.request_id,
+            "method": "prompts/get",
+            "params": {"name": params.name, "arguments": params.arguments or {}},
+        }
+        verdict, trace_id = await self._judge(request, ctx)
+        if verdict.decision == "block":
+            raise _refuse(verdict, trace_id, "prompt request")
+        result = await self.upstream.require().get_prompt(
+            params.name, params.arguments, meta=cast(types.RequestParamsMeta, _forward_meta(ctx))
+        )
+        return await self._answer(ctx, result, "prompt")
+
+
+@contextlib.asynccontextmanager
+async def open_upstreams(connections: list[UpstreamConnection]) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        for connection in connections:
+            with get_tracer(__name__).start_as_current_span(
+                "mcp.gateway.connect", attributes={"securenet.mcp.upstream": connection.spec.name}
+            ):
+                await connection.open(stack)
+        yield

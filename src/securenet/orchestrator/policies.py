@@ -1,0 +1,64 @@
+"""Which MCP policy applies to a tenant: one set through the API, else the policy file, else the default.
+
+Lookups are cached for a couple of seconds, so a policy changed through the API (on any
+replica) or in the file takes effect without a restart and without a query per message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from securenet.mcp.policy import Policy, PolicyFile, parse_policy
+from securenet.store.database import Database
+from securenet.store.schema import TenantPolicy, utcnow
+
+__all__ = ["PolicyProvider"]
+
+
+class PolicyProvider:
+    def __init__(self, db: Database, policy_file: Path | None = None, ttl_s: float = 2.0) -> None:
+        self.db = db
+        self.file = PolicyFile(policy_file) if policy_file is not None else None
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Policy | None]] = {}
+        self._default = Policy()
+
+    def for_tenant(self, tenant_id: str) -> Policy:
+        now = time.monotonic()
+        cached = self._cache.get(tenant_id)
+        if cached is None or now - cached[0] > self.ttl_s:
+            with self.db.session() as session:
+                row = session.get(TenantPolicy, tenant_id)
+                document = None if row is None else dict(row.document)
+            tenant_policy = None if document is None else parse_policy(document, f"tenant {tenant_id} policy")
+            with self._lock:
+                self._cache[tenant_id] = (now, tenant_policy)
+            cached = self._cache[tenant_id]
+        if cached[1] is not None:
+            return cached[1]
+        return self.file.get() if self.file is not None else self._default
+
+    def set_for_tenant(self, tenant_id: str, document: dict[str, Any]) -> Policy:
+        """Validate and store a tenant's policy (raises PolicyError with field messages)."""
+        policy = parse_policy(document, "policy")
+        stored = policy.model_dump(mode="json")
+        with self.db.session() as session:
+            row = session.get(TenantPolicy, tenant_id)
+            if row is None:
+                session.add(TenantPolicy(tenant_id=tenant_id, document=stored))
+            else:
+                row.document, row.updated_at = stored, utcnow()
+        with self._lock:
+            self._cache.pop(tenant_id, None)
+        return policy
+
+    def stored(self, tenant_id: str) -> dict[str, Any] | None:
+        with self.db.session() as session:
+            row = session.scalar(select(TenantPolicy).where(TenantPolicy.tenant_id == tenant_id))
+            return None if row is None else dict(row.document)
