@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1)
     #: Pending batches per tenant stream before ingest answers 503.
     stream_max_len: int = Field(default=10_000, ge=1)
+    #: MCP upstreams served by `securenet serve` at /mcp/NAME (NAME=URL or NAME=stdio:COMMAND), JSON list.
+    mcp_upstreams: list[str] = Field(default_factory=list)
+    #: MCP policy file (YAML or TOML) for tenants without a policy of their own; reloaded on change.
+    mcp_policy_file: Path | None = None
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @property

@@ -8,6 +8,7 @@ and the orchestrator are built there too, once per process.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,14 +18,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from securenet.api import detections, flows, tenants, training
+from securenet.api import detections, flows, security, tenants, training
 from securenet.api.deps import AppState
 from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
 from securenet.api.middleware import BodyLimitMiddleware, TraceHeadersMiddleware
 from securenet.api.problems import PROBLEM_JSON, install_problem_handlers
 from securenet.api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from securenet.config import Settings
-from securenet.orchestrator import ModelRegistry, SecurityOrchestrator
+from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
 from securenet.store.database import Database
 from securenet.telemetry import (
     configure_logging,
@@ -59,33 +60,48 @@ def build_state(settings: Settings) -> AppState:
         queue = InProcessQueue(max_len=settings.stream_max_len)
         limiter = InProcessRateLimiter()
     models = ModelRegistry(db, settings.effective_model_dir, settings.model_key_bytes())
-    return AppState(settings, db, SecurityOrchestrator(db, models), queue, limiter)
+    orchestrator = SecurityOrchestrator(db, models, policies=PolicyProvider(db, settings.mcp_policy_file))
+    return AppState(settings, db, orchestrator, queue, limiter)
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     settings = settings or Settings()
+    gateway = None
+    if settings.mcp_upstreams:
+        from securenet.api.mcp_routes import McpGateway
+        from securenet.mcp.gateway import UpstreamSpec
+
+        specs = [UpstreamSpec.parse(item) for item in settings.mcp_upstreams]
+        hosts = [f"{settings.host}:*", "127.0.0.1:*", "localhost:*"]
+        gateway = McpGateway(specs, lambda: app.state.securenet, hosts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_telemetry(settings.telemetry)
         configure_logging(settings.telemetry)
         own_state = state is None
-        app.state.securenet = state or await run_in_threadpool(build_state, settings)
+        current: AppState = state if state is not None else await run_in_threadpool(build_state, settings)
+        app.state.securenet = current
         embedded = None
         if own_state and not settings.redis_url:
             # No Redis: this process also runs the worker, on the in-process queue.
             from securenet.worker import StreamWorker
 
-            embedded = StreamWorker(app.state.securenet.queue, app.state.securenet.orchestrator, name="embedded")
+            embedded = StreamWorker(current.queue, current.orchestrator, name="embedded")
             embedded.start_thread()
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if gateway is not None:
+                    current.extras["gateways"] = gateway.servers
+                    await stack.enter_async_context(gateway.running())
+                yield
         finally:
             if embedded is not None:
                 embedded.stop()
             if own_state:
-                app.state.securenet.queue.close()
-                app.state.securenet.db.dispose()
+                current.orchestrator.close()
+                current.queue.close()
+                current.db.dispose()
             shutdown_telemetry()
 
     app = FastAPI(
@@ -123,8 +139,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             body = {"type": "about:blank", "title": "Not ready", "status": 503, **body}
         return JSONResponse(body, status_code=200 if ok else 503, media_type=None if ok else PROBLEM_JSON)
 
-    for module in (flows, detections, training, tenants):
+    for module in (flows, detections, training, tenants, security):
         app.include_router(module.router)
+    if gateway is not None:
+        app.router.routes.extend(gateway.routes())
     app.router.routes.append(MetricsRoute("/metrics"))
     # Added last = outermost: the body limit sees the request first.
     app.add_middleware(RequestMetricsMiddleware)

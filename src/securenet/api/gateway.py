@@ -51,6 +51,7 @@ class GatewayRuntime:
 
     def analyze(
         self,
+        tenant_id: str,
         message: dict[str, Any],
         upstream: str,
         session_id: str | None,
@@ -62,7 +63,7 @@ class GatewayRuntime:
             raise RuntimeError("the gateway is not started")
         return self.orchestrator.analyze(
             SecurityRequest(
-                tenant_id=self.tenant_id,
+                tenant_id=tenant_id,
                 message=message,
                 upstream=upstream,
                 session_id=session_id,

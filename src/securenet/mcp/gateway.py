@@ -44,7 +44,7 @@ from mcp.shared.exceptions import MCPError
 from securenet.mcp.inspector import Verdict
 from securenet.telemetry import get_tracer
 
-__all__ = ["BLOCKED_CODE", "Analyze", "GatewayServer", "UpstreamConnection", "UpstreamSpec"]
+__all__ = ["BLOCKED_CODE", "Analyze", "GatewayServer", "Hop", "UpstreamConnection", "UpstreamSpec", "open_upstreams"]
 
 log = structlog.get_logger("securenet.mcp")
 
@@ -83,7 +83,7 @@ class UpstreamSpec:
         return self.url or "stdio:" + shlex.join(self.command)
 
 
-#: ``analyze(message, upstream, session_id, tool, blocked_tools) -> (verdict, trace_id)``
+#: ``analyze(tenant_id, message, upstream, session_id, tool, blocked_tools, other_tools) -> (verdict, trace_id)``
 Analyze = Any
 
 
@@ -229,38 +229,60 @@ def _refuse(verdict: Verdict, trace_id: str | None, what: str) -> MCPError:
 
 
 @dataclass
-class _SessionState:
+class _TenantState:
+    """What the gateway learnt about one upstream for one tenant."""
+
     blocked_tools: dict[str, str] = field(default_factory=dict)
-    schemas: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     #: False until the tools were listed (and judged) since start or since the last list_changed.
     listed: bool = False
+
+
+@dataclass(frozen=True)
+class Hop:
+    """Who is asking, independent of the transport (an MCP session or the REST proxy)."""
+
+    tenant_id: str
+    session_id: str | None = None
+    request_id: Any = None
+    meta: dict[str, Any] | None = None
+
+
+#: ``tenant_of(ctx) -> tenant id`` for requests arriving over MCP.
+TenantOf = Any
 
 
 class GatewayServer(Server[Any]):
     """The downstream face of one upstream: every handler forwards and judges."""
 
     def __init__(
-        self, upstream: UpstreamConnection, analyze: Analyze, *, catalog: dict[str, set[str]] | None = None
+        self,
+        upstream: UpstreamConnection,
+        analyze: Analyze,
+        *,
+        catalog: dict[str, set[str]] | None = None,
+        tenant_of: TenantOf = None,
     ) -> None:
         self.upstream = upstream
         self.analyze = analyze
+        self.tenant_of = tenant_of or (lambda ctx: "default")
         #: upstream name -> tool names it serves, shared by the gateway's servers (shadowing checks).
         self.catalog = catalog if catalog is not None else {}
         self.bus = InMemorySubscriptionBus()
-        self.state = _SessionState()
+        self.schemas: dict[str, Mapping[str, Any]] = {}
+        self._states: dict[str, _TenantState] = {}
         self._sessions: dict[str, Any] = {}
         super().__init__(
             f"securenet-gateway/{upstream.spec.name}",
             version="1",
             instructions=f"SecureNet security gateway in front of the MCP server {upstream.spec.name!r}.",
-            get_tool_input_schema=self.state.schemas.get,
-            on_list_tools=cast(Any, self._list_tools),
-            on_call_tool=cast(Any, self._call_tool),
-            on_list_resources=cast(Any, self._list_resources),
-            on_list_resource_templates=cast(Any, self._list_resource_templates),
-            on_read_resource=cast(Any, self._read_resource),
-            on_list_prompts=cast(Any, self._list_prompts),
-            on_get_prompt=cast(Any, self._get_prompt),
+            get_tool_input_schema=self.schemas.get,
+            on_list_tools=cast(Any, self._on_list_tools),
+            on_call_tool=cast(Any, self._on_call_tool),
+            on_list_resources=cast(Any, self._on_list_resources),
+            on_list_resource_templates=cast(Any, self._on_list_resource_templates),
+            on_read_resource=cast(Any, self._on_read_resource),
+            on_list_prompts=cast(Any, self._on_list_prompts),
+            on_get_prompt=cast(Any, self._on_get_prompt),
             on_subscriptions_listen=ListenHandler(self.bus),
         )
         self.middleware.append(self._session_middleware)
@@ -278,6 +300,12 @@ class GatewayServer(Server[Any]):
             experimental_capabilities,
             extensions,
         )
+
+    def state(self, tenant_id: str) -> _TenantState:
+        return self._states.setdefault(tenant_id, _TenantState())
+
+    def _hop(self, ctx: ServerRequestContext[Any]) -> Hop:
+        return Hop(self.tenant_of(ctx), _session_id(ctx), ctx.request_id, _forward_meta(ctx))
 
     async def _session_middleware(self, ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
         session_id = _session_id(ctx)
@@ -303,7 +331,8 @@ class GatewayServer(Server[Any]):
 
     async def _upstream_changed(self, kind: Any) -> None:
         if isinstance(kind, ToolsListChanged):
-            self.state.listed = False
+            for state in self._states.values():
+                state.listed = False
         await self.bus.publish(kind)
         for session in list(self._sessions.values()):
             try:
@@ -316,14 +345,13 @@ class GatewayServer(Server[Any]):
             except Exception:  # a closed session: forget it
                 self._sessions = {k: v for k, v in self._sessions.items() if v is not session}
 
-    async def _judge(
-        self, message: dict[str, Any], ctx: ServerRequestContext[Any], tool: str | None = None
-    ) -> tuple[Verdict, str | None]:
+    async def _judge(self, message: dict[str, Any], hop: Hop, tool: str | None = None) -> tuple[Verdict, str | None]:
         name = self.upstream.spec.name
         other_tools = {
             tool_name: owner for owner, names in self.catalog.items() if owner != name for tool_name in names
         }
-        request_args = (message, name, _session_id(ctx), tool, dict(self.state.blocked_tools), other_tools)
+        blocked = dict(self.state(hop.tenant_id).blocked_tools)
+        request_args = (hop.tenant_id, message, name, hop.session_id, tool, blocked, other_tools)
         if message.get("result", {}).get("tools") is not None:
             # tools/list answers touch the pin store (database): keep that off the event loop.
             return cast(
@@ -334,17 +362,16 @@ class GatewayServer(Server[Any]):
     def _analyze_in_context(self, args: tuple[Any, ...]) -> tuple[Verdict, str | None]:
         return cast(tuple[Verdict, str | None], self.analyze(*args))
 
-    # -- handlers -----------------------------------------------------------------------
+    # -- the forwarding core: transport-independent ------------------------------------------
 
-    async def _list_tools(
-        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
+    async def list_tools(self, hop: Hop, cursor: str | None = None) -> types.ListToolsResult:
         client = self.upstream.require()
-        result = _dump(await client.list_tools(cursor=params.cursor if params else None))
-        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": ctx.request_id, "result": result}, ctx)
+        result = _dump(await client.list_tools(cursor=cursor))
+        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": hop.request_id, "result": result}, hop)
+        state = self.state(hop.tenant_id)
         # Recomputed on every list: a definition approved since is usable again.
-        self.state.blocked_tools = dict(verdict.blocked_tools)
-        self.state.listed = True
+        state.blocked_tools = dict(verdict.blocked_tools)
+        state.listed = True
         self.catalog[self.upstream.spec.name] = {
             str(t.get("name")) for t in result.get("tools") or [] if isinstance(t, dict)
         }
@@ -353,34 +380,32 @@ class GatewayServer(Server[Any]):
         forwarded = dict(verdict.message["result"])
         for tool in forwarded.get("tools") or []:
             if isinstance(tool, dict) and isinstance(tool.get("inputSchema"), dict):
-                self.state.schemas[str(tool.get("name"))] = tool["inputSchema"]
+                self.schemas[str(tool.get("name"))] = tool["inputSchema"]
         if verdict.findings:
             forwarded["_meta"] = {**forwarded.get("_meta", {}), **_verdict_meta(verdict, trace_id)}
         return types.ListToolsResult.model_validate(forwarded)
 
-    async def _call_tool(
-        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    async def call_tool(self, hop: Hop, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
         client = self.upstream.require()
-        if not self.state.listed:
+        if not self.state(hop.tenant_id).listed:
             # Judge the current definitions first: a poisoned or changed tool must not be
             # callable just because the client skipped tools/list.
             with contextlib.suppress(MCPError):
-                await self._list_tools(ctx, None)
-        request = {
+                await self.list_tools(hop)
+        request: dict[str, Any] = {
             "jsonrpc": "2.0",
-            "id": ctx.request_id,
+            "id": hop.request_id,
             "method": "tools/call",
-            "params": {"name": params.name, "arguments": params.arguments or {}},
+            "params": {"name": name, "arguments": arguments or {}},
         }
-        verdict, trace_id = await self._judge(request, ctx, params.name)
+        verdict, trace_id = await self._judge(request, hop, name)
         if verdict.decision == "block":
             return _tool_error(_blocked_text(verdict, trace_id, "tool call"), _verdict_meta(verdict, trace_id))
         forwarded_request: dict[str, Any] = verdict.message or request
-        arguments = cast(dict[str, Any], forwarded_request["params"]["arguments"])
-        result = await client.call_tool(params.name, arguments, meta=cast(types.RequestParamsMeta, _forward_meta(ctx)))
-        answer = {"jsonrpc": "2.0", "id": ctx.request_id, "result": _dump(result)}
-        verdict, trace_id = await self._judge(answer, ctx, params.name)
+        forwarded_arguments = cast(dict[str, Any], forwarded_request["params"]["arguments"])
+        result = await client.call_tool(name, forwarded_arguments, meta=cast(types.RequestParamsMeta, hop.meta))
+        answer = {"jsonrpc": "2.0", "id": hop.request_id, "result": _dump(result)}
+        verdict, trace_id = await self._judge(answer, hop, name)
         if verdict.decision == "block" or verdict.message is None:
             return _tool_error(_blocked_text(verdict, trace_id, "tool result"), _verdict_meta(verdict, trace_id))
         forwarded: dict[str, Any] = dict(verdict.message["result"])
@@ -388,8 +413,8 @@ class GatewayServer(Server[Any]):
             forwarded["_meta"] = {**forwarded.get("_meta", {}), **_verdict_meta(verdict, trace_id)}
         return types.CallToolResult.model_validate(forwarded)
 
-    async def _answer(self, ctx: ServerRequestContext[Any], result: Any, what: str) -> Any:
-        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": ctx.request_id, "result": _dump(result)}, ctx)
+    async def _answer(self, hop: Hop, result: Any, what: str) -> Any:
+        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": hop.request_id, "result": _dump(result)}, hop)
         if verdict.decision == "block" or verdict.message is None:
             raise _refuse(verdict, trace_id, what)
         forwarded: dict[str, Any] = dict(verdict.message["result"])
@@ -398,40 +423,91 @@ class GatewayServer(Server[Any]):
         # Hand back the upstream's own result type, rebuilt from the judged (possibly redacted) dict.
         return type(result).model_validate(forwarded)
 
-    async def _list_resources(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
-        result = await self.upstream.require().list_resources(cursor=params.cursor if params else None)
-        return await self._answer(ctx, result, "resource list")
+    async def list_resources(self, hop: Hop, cursor: str | None = None) -> Any:
+        return await self._answer(hop, await self.upstream.require().list_resources(cursor=cursor), "resource list")
 
-    async def _list_resource_templates(
-        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-    ) -> Any:
-        result = await self.upstream.require().list_resource_templates(cursor=params.cursor if params else None)
-        return await self._answer(ctx, result, "resource template list")
+    async def list_resource_templates(self, hop: Hop, cursor: str | None = None) -> Any:
+        result = await self.upstream.require().list_resource_templates(cursor=cursor)
+        return await self._answer(hop, result, "resource template list")
 
-    async def _read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
-        result = await self.upstream.require().read_resource(
-            params.uri, meta=cast(types.RequestParamsMeta, _forward_meta(ctx))
-        )
-        return await self._answer(ctx, result, "resource")
+    async def read_resource(self, hop: Hop, uri: str) -> Any:
+        result = await self.upstream.require().read_resource(uri, meta=cast(types.RequestParamsMeta, hop.meta))
+        return await self._answer(hop, result, "resource")
 
-    async def _list_prompts(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
-        result = await self.upstream.require().list_prompts(cursor=params.cursor if params else None)
-        return await self._answer(ctx, result, "prompt list")
+    async def list_prompts(self, hop: Hop, cursor: str | None = None) -> Any:
+        return await self._answer(hop, await self.upstream.require().list_prompts(cursor=cursor), "prompt list")
 
-    async def _get_prompt(self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> Any:
-        request = {
+    async def get_prompt(self, hop: Hop, name: str, arguments: dict[str, str] | None) -> Any:
+        request: dict[str, Any] = {
             "jsonrpc": "2.0",
-            "id": ctx.request_id,
+            "id": hop.request_id,
             "method": "prompts/get",
-            "params": {"name": params.name, "arguments": params.arguments or {}},
+            "params": {"name": name, "arguments": arguments or {}},
         }
-        verdict, trace_id = await self._judge(request, ctx)
+        verdict, trace_id = await self._judge(request, hop)
         if verdict.decision == "block":
             raise _refuse(verdict, trace_id, "prompt request")
-        result = await self.upstream.require().get_prompt(
-            params.name, params.arguments, meta=cast(types.RequestParamsMeta, _forward_meta(ctx))
-        )
-        return await self._answer(ctx, result, "prompt")
+        result = await self.upstream.require().get_prompt(name, arguments, meta=cast(types.RequestParamsMeta, hop.meta))
+        return await self._answer(hop, result, "prompt")
+
+    async def proxy(self, tenant_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Forward one JSON-RPC request (the REST proxy); returns the JSON-RPC response."""
+        method, params = message.get("method"), message.get("params") or {}
+        hop = Hop(tenant_id, None, message.get("id"), None)
+        try:
+            result: Any
+            if method == "tools/list":
+                result = await self.list_tools(hop, params.get("cursor"))
+            elif method == "tools/call":
+                result = await self.call_tool(hop, str(params.get("name", "")), params.get("arguments"))
+            elif method == "resources/list":
+                result = await self.list_resources(hop, params.get("cursor"))
+            elif method == "resources/templates/list":
+                result = await self.list_resource_templates(hop, params.get("cursor"))
+            elif method == "resources/read":
+                result = await self.read_resource(hop, str(params.get("uri", "")))
+            elif method == "prompts/list":
+                result = await self.list_prompts(hop, params.get("cursor"))
+            elif method == "prompts/get":
+                result = await self.get_prompt(hop, str(params.get("name", "")), params.get("arguments"))
+            else:
+                raise MCPError(types.METHOD_NOT_FOUND, f"the proxy does not forward {method!r}")
+        except MCPError as exc:
+            return {
+                "jsonrpc": "2.0",
+                "id": message.get("id"),
+                "error": exc.error.model_dump(mode="json", exclude_none=True),
+            }
+        return {"jsonrpc": "2.0", "id": message.get("id"), "result": _dump(result)}
+
+    # -- MCP handlers: adapt the SDK's context to the core ----------------------------------
+
+    async def _on_list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        return await self.list_tools(self._hop(ctx), params.cursor if params else None)
+
+    async def _on_call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
+        return await self.call_tool(self._hop(ctx), params.name, params.arguments)
+
+    async def _on_list_resources(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> Any:
+        return await self.list_resources(self._hop(ctx), params.cursor if params else None)
+
+    async def _on_list_resource_templates(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> Any:
+        return await self.list_resource_templates(self._hop(ctx), params.cursor if params else None)
+
+    async def _on_read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
+        return await self.read_resource(self._hop(ctx), str(params.uri))
+
+    async def _on_list_prompts(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> Any:
+        return await self.list_prompts(self._hop(ctx), params.cursor if params else None)
+
+    async def _on_get_prompt(self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> Any:
+        return await self.get_prompt(self._hop(ctx), params.name, params.arguments)
 
 
 @contextlib.asynccontextmanager

@@ -887,7 +887,7 @@ def _parse_text(
     shows on columns of mostly distinct values such as ``uid``.
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    text: Iterator[str] = map(str.strip, map(str, uniques))
+    text: Iterator[str] = map(str.strip, map(str, np.asarray(uniques, dtype=object)))
     if strip:
         text = map(operator.methodcaller("rstrip", strip), text)  # KDD'99 labels end in "." ("normal.")
     if case is not None:
