@@ -864,9 +864,12 @@ def _to_flows(chunk: _RawChunk) -> tuple[pd.DataFrame, pd.Series | None, list[_R
         return name, f"{_PROBLEMS[int(problems[row, k])]}: {_show(raw[name].iloc[row])}"
 
     keep = ~bad
-    frame = normalize_frame(pd.DataFrame(out, index=pd.RangeIndex(n))[keep].reset_index(drop=True))
-    if labels is not None:
-        labels = labels[keep].reset_index(drop=True)
+    table = pd.DataFrame(out, index=pd.RangeIndex(n))
+    if bad_rows.size:  # filtering copies every column: only pay for it when something is dropped
+        table = table[keep].reset_index(drop=True)
+        if labels is not None:
+            labels = labels[keep].reset_index(drop=True)
+    frame = normalize_frame(table)
     return frame, labels, [*chunk.rejects, _Rejects(chunk.lines[bad_rows], describe)]
 
 
