@@ -68,12 +68,9 @@ def main() -> None:
                 d50, g50 = percentile(timings["direct"], 0.5), percentile(timings["gateway"], 0.5)
                 d99, g99 = percentile(timings["direct"], 0.99), percentile(timings["gateway"], 0.99)
                 print(f"protocol mode {mode}: {args.calls} calls each, interleaved")
-                print(
-                    f"  direct   p50 {d50:6.2f} ms  p99 {d99:6.2f} ms  mean {statistics.mean(timings['direct']):6.2f} ms"
-                )
-                print(
-                    f"  gateway  p50 {g50:6.2f} ms  p99 {g99:6.2f} ms  mean {statistics.mean(timings['gateway']):6.2f} ms"
-                )
+                for name, p50, p99 in (("direct", d50, d99), ("gateway", g50, g99)):
+                    mean = statistics.mean(timings[name])
+                    print(f"  {name:8} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  mean {mean:6.2f} ms")
                 print(f"  added    p50 {g50 - d50:+6.2f} ms  p99 {g99 - d99:+6.2f} ms  (target: <= +2 ms at p50)")
 
 
