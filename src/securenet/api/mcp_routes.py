@@ -1,13 +1,14 @@
-"""The MCP gateway inside `securenet serve`: /mcp/NAME for every configured upstream, per tenant.
+"""The MCP gateway's HTTP face: /mcp/NAME for every configured upstream.
 
-Each MCP request authenticates with the tenant's API key like every other route; the
-tenant's policy, pins and withheld tools then apply to what passes through.
+Inside `securenet serve` each MCP request authenticates with a tenant's API key like every
+other route, and that tenant's policy, pins and withheld tools apply. The standalone
+`securenet mcp-gateway` serves one tenant and needs no key.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -16,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from securenet.api.deps import AppState, _authenticate, _presented_key
+from securenet.api.deps import _authenticate, _presented_key
 from securenet.api.problems import Problem
 from securenet.mcp.gateway import GatewayServer, UpstreamConnection, UpstreamSpec, open_upstreams
 from securenet.mcp.inspector import Verdict
-from securenet.orchestrator import SecurityRequest
+from securenet.orchestrator import SecurityOrchestrator, SecurityRequest
 
 __all__ = ["McpGateway"]
 
@@ -30,7 +31,7 @@ TENANT_KEY = "securenet_tenant"
 class _Authenticated:
     """ASGI wrapper: a valid API key or 401, before the MCP transport sees the request."""
 
-    def __init__(self, app: ASGIApp, state: Callable[[], AppState]) -> None:
+    def __init__(self, app: ASGIApp, state: Callable[[], Any]) -> None:
         self.app = app
         self.state = state
 
@@ -54,17 +55,36 @@ class _Authenticated:
 
 
 class McpGateway:
-    """Upstream connections, one SDK server and session manager per upstream, and their routes."""
+    """Upstream connections, one SDK server and session manager per upstream, and their routes.
 
-    def __init__(self, specs: list[UpstreamSpec], state: Callable[[], AppState], allowed_hosts: list[str]) -> None:
+    With ``tenant_id`` every request belongs to that tenant (the standalone gateway);
+    without it each request authenticates with a tenant's API key (inside ``serve``).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[UpstreamSpec],
+        state: Callable[[], Any],
+        allowed_hosts: Sequence[str],
+        *,
+        tenant_id: str | None = None,
+        upstream_cwd: str | None = None,
+        upstream_env: Mapping[str, str] | None = None,
+    ) -> None:
+        names = [spec.name for spec in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"upstream names must be unique, got {names}")
         self.state = state
-        self.connections = [UpstreamConnection(spec) for spec in specs]
+        self.tenant_id = tenant_id
+        self.connections = [UpstreamConnection(spec, cwd=upstream_cwd, env=upstream_env) for spec in specs]
         catalog: dict[str, set[str]] = {}
+        tenant_of = _tenant_of if tenant_id is None else (lambda ctx: tenant_id)
         self.servers = {
-            c.spec.name: GatewayServer(c, self.analyze, catalog=catalog, tenant_of=_tenant_of) for c in self.connections
+            c.spec.name: GatewayServer(c, self.analyze, catalog=catalog, tenant_of=tenant_of) for c in self.connections
         }
+        # DNS-rebinding protection: only the configured Host headers are served.
         security = TransportSecuritySettings(
-            allowed_hosts=allowed_hosts, allowed_origins=[f"http://{h}" for h in allowed_hosts]
+            allowed_hosts=list(allowed_hosts), allowed_origins=[f"http://{h}" for h in allowed_hosts]
         )
         self.managers = {
             name: StreamableHTTPSessionManager(app=server, security_settings=security)
@@ -72,10 +92,13 @@ class McpGateway:
         }
 
     def routes(self) -> list[Route]:
-        return [
-            Route(f"/mcp/{name}", endpoint=_Authenticated(StreamableHTTPASGIApp(manager), self.state))
-            for name, manager in self.managers.items()
-        ]
+        routes = []
+        for name, manager in self.managers.items():
+            endpoint: ASGIApp = StreamableHTTPASGIApp(manager)
+            if self.tenant_id is None:
+                endpoint = _Authenticated(endpoint, self.state)
+            routes.append(Route(f"/mcp/{name}", endpoint=endpoint))
+        return routes
 
     def analyze(
         self,
@@ -87,7 +110,8 @@ class McpGateway:
         blocked_tools: Mapping[str, str],
         other_tools: Mapping[str, str],
     ) -> tuple[Verdict, str | None]:
-        return self.state().orchestrator.analyze(
+        orchestrator: SecurityOrchestrator = self.state().orchestrator
+        return orchestrator.analyze(
             SecurityRequest(
                 tenant_id=tenant_id,
                 message=message,
