@@ -57,3 +57,55 @@ def test_each_worker_exports_its_spans_once_and_flushes_on_exit(otlp_receiver) -
     print(f"spans per worker: {per_worker}")
     assert len(pids) == len(instances) == 2
     assert os.getpid() not in pids
+
+
+def test_gunicorn_with_preload_sets_up_telemetry_in_each_worker_only(otlp_receiver, tmp_path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECURENET_"))}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.http_endpoint,
+        OTEL_METRICS_EXPORTER="prometheus",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_BSP_SCHEDULE_DELAY="60000",
+        SECURENET_DATA_DIR=str(tmp_path),
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--preload",
+            "-k",
+            "uvicorn_worker.UvicornWorker",
+            "-w",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "securenet.api.app:create_app()",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        for _ in range(30):
+            assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    spans = [s for s in otlp_receiver.spans() if s.attributes.get("url.path") == "/openapi.json"]
+    assert len(spans) == 30
+    pids = {s.resource["process.pid"] for s in spans}
+    assert proc.pid not in pids  # the preloading master never exports
+    assert len({s.resource["service.instance.id"] for s in spans}) == len(pids)
