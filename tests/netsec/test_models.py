@@ -11,17 +11,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
 
 from securenet.netsec.flows import flows_to_frame
 from securenet.netsec.models import (
     MODEL_FORMAT_VERSION,
     FlowAnomalyDetector,
+    IsolationPathScorer,
     ModelCorruptError,
     ModelError,
     ModelIncompatibleError,
     ModelOutsideDirError,
     ModelTamperedError,
+    PrototypeIndex,
     TailCalibrator,
 )
 from securenet.netsec.readers import read_flows
@@ -161,6 +165,48 @@ def test_tail_calibrator_is_monotone_beyond_the_training_range() -> None:
     assert cdf[3] < cdf[4] < cdf[5]  # beyond the largest training score, still ordered
     assert cdf.min() >= 0.0
     assert cdf.max() <= 1.0
+
+
+@pytest.mark.parametrize("max_features", [1.0, 0.5])
+def test_isolation_path_scorer_matches_score_samples(max_features: float) -> None:
+    rng = np.random.default_rng(3)
+    train = rng.standard_normal((600, 6)).astype(np.float32)
+    forest = IsolationForest(n_estimators=40, max_samples=128, max_features=max_features, random_state=0).fit(train)
+    flows = np.vstack([train[:100], rng.standard_normal((100, 6)).astype(np.float32) * 4])
+    np.testing.assert_allclose(IsolationPathScorer(forest).anomaly(flows), -forest.score_samples(flows), rtol=1e-12)
+
+
+def test_small_baselines_use_every_flow_and_score_it_leave_one_out() -> None:
+    rng = np.random.default_rng(4)
+    scaled = rng.standard_normal((300, 5))
+    center, scale = np.zeros(5), np.ones(5)
+    index, left_out = PrototypeIndex.fit(scaled, center, scale, n_components=5, n_prototypes=1024, random_state=0)
+    assert index.prototypes.shape == (300, 5)
+    # With as many components as features, PCA is a rotation: distances are the exact
+    # nearest-neighbour distances, each flow left out of its own neighbours.
+    exact = NearestNeighbors(n_neighbors=1).fit(scaled).kneighbors(n_neighbors=1)[0][:, 0]
+    np.testing.assert_allclose(left_out, exact, rtol=1e-9, atol=1e-9)
+    queries = rng.standard_normal((50, 5)) * 3
+    expected = NearestNeighbors(n_neighbors=1).fit(scaled).kneighbors(queries)[0][:, 0]
+    np.testing.assert_allclose(index.distances(queries.astype(np.float32)), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_large_baselines_are_summarised_by_cluster_means() -> None:
+    rng = np.random.default_rng(5)
+    blobs = rng.integers(0, 40, 5000)
+    scaled = rng.standard_normal((40, 8))[blobs] * 3 + rng.standard_normal((5000, 8)) * 0.1
+    index, left_out = PrototypeIndex.fit(
+        scaled, np.zeros(8), np.ones(8), n_components=8, n_prototypes=64, random_state=0
+    )
+    assert len(index.prototypes) <= 64
+    nearest = index.nearest(scaled.astype(np.float32))
+    # Every prototype is the mean of the baseline flows assigned to it (their nearest
+    # k-means centre, which is almost always their nearest prototype too).
+    np.testing.assert_allclose(index.reference[nearest].mean(axis=0), scaled.mean(axis=0), atol=1e-2)
+    in_sample = index.distances(scaled.astype(np.float32))
+    # Leaving a flow out of its own cluster can only move its prototype away from it.
+    assert np.all(left_out >= in_sample - 1e-4)
+    assert np.median(left_out) < 1.0 < np.median(index.distances(rng.standard_normal((200, 8)).astype(np.float32) * 10))
 
 
 # -- model files --------------------------------------------------------------------------

@@ -676,3 +676,31 @@ def test_read_all_of_chunks_is_a_flow_chunk(tmp_path: Path) -> None:
     chunk = read_all(write(tmp_path, ndjson(sample_flows(3))), "ndjson")
     assert isinstance(chunk, FlowChunk)
     assert (chunk.first_index, chunk.labels) == (0, None)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 100_000])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_large_zeek_logs_keep_line_numbers_and_chunk_sizes_across_read_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int, newline: str
+) -> None:
+    """Text is read in blocks; records, headers and bad lines may straddle block edges."""
+    monkeypatch.setattr(readers, "_READ_CHARS", 997)  # many blocks, cut mid-line
+    first, second = zeek_tsv(sample_flows(40)).splitlines(), zeek_tsv(sample_flows(25)).splitlines()
+    lines = [*first[:20], "", "   ", "bad\trecord", *first[20:], *second]
+    bad_line = lines.index("bad\trecord") + 1
+    path = write(tmp_path, newline.join(lines))  # and no newline at the end
+    stats = ReadStats()
+
+    chunks = list(read_flows(path, "zeek", chunk_size=chunk_size, stats=stats))
+
+    def sizes(records: int) -> list[int]:
+        return [min(chunk_size, records - start) for start in range(0, records, chunk_size)]
+
+    # Chunks of chunk_size candidate records, cut short where the second log's header
+    # starts; the bad record (the 13th candidate, after 8 header lines) is one of them.
+    expected = sizes(41)
+    expected[12 // chunk_size] -= 1
+    assert [len(c.frame) for c in chunks] == [size for size in expected if size] + sizes(25)
+    assert [e.line for e in stats.errors] == [bad_line]
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+    assert list(frame["uid"]) == [f"C{i:04d}" for i in range(40)] + [f"C{i:04d}" for i in range(25)]

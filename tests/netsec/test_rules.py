@@ -712,6 +712,26 @@ def test_rule_set_attributes_each_attack_to_its_own_rule(normal: pd.DataFrame) -
     np.testing.assert_array_equal(table["syn_flood"].to_numpy(), hits.fired[:, 1])
 
 
+def test_rule_set_shares_derived_columns_without_changing_any_verdict(normal: pd.DataFrame) -> None:
+    """RuleSet derives hosts, windows and states once per batch; each rule alone must agree."""
+    frame = pd.concat(
+        [normal, port_scan(), host_sweep(), syn_flood(), brute_force(), exfiltration()], ignore_index=True
+    )
+    rules = RuleSet(
+        [PortScanRule(only_half_open=True), SynFloodRule(), BruteForceRule(), ExfiltrationRule(window_s=60.0)]
+    )
+
+    together = rules.evaluate(frame)
+
+    for i, rule in enumerate(rules.rules):
+        alone = rule.evaluate(frame)
+        np.testing.assert_array_equal(together.fired[:, i], alone.fired)
+        assert [e for e in together.evidence if e.rule_id == rule.rule_id] == list(alone.evidence)
+    # Nothing is left cached once the batch is done: an edited batch gets fresh verdicts.
+    quiet = frame.assign(resp_h=None)
+    assert not rules.evaluate(quiet).any_fired.any()
+
+
 def test_rule_set_score_is_the_max_over_rules() -> None:
     rules = RuleSet([PortScanRule(severity=0.3, min_ports=10), BruteForceRule(severity=0.9, min_attempts=3)])
     # A scan of 30 ports hits ftp, ssh and telnet once each: three short auth attempts.

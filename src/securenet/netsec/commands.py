@@ -9,11 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from queue import Full, Queue
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 from rich.console import Console
@@ -29,7 +26,7 @@ from securenet.netsec.verdicts import LEVELS, Incident, merge_incidents
 if TYPE_CHECKING:
     from securenet.config import Settings
 
-__all__ = ["FORMATS", "CommandError", "analyze", "prefetched", "train"]
+__all__ = ["FORMATS", "CommandError", "analyze", "train"]
 
 #: Inputs larger than this get a progress bar on stderr.
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
@@ -119,7 +116,7 @@ def analyze(
     service = ThreatDetectionService(detector)
     stats = ReadStats()
     counts = dict.fromkeys((name for name, _ in LEVELS), 0)
-    incidents: list[Incident] = []
+    by_source: dict[str, Incident] = {}
     collected: list[pd.DataFrame] = []
     total = 0
     show_progress = str(file) != "-" and file.exists() and file.stat().st_size >= PROGRESS_MIN_BYTES
@@ -135,21 +132,19 @@ def analyze(
     try:
         with progress:
             task = progress.add_task("flows", total=None)
-            chunks = read_flows(str(file), fmt, on_error=on_error, stats=stats)  # type: ignore[arg-type]
-            for chunk in prefetched(chunks):
+            for chunk in read_flows(str(file), fmt, on_error=on_error, stats=stats):  # type: ignore[arg-type]
                 result = service.analyze(chunk.frame, "cli")
                 verdicts = result.verdicts
                 for level, count in verdicts.level_counts().items():
                     counts[level] += count
-                incidents = merge_incidents(
-                    [
-                        *incidents,
-                        *(
-                            dataclasses.replace(i, sample_rows=tuple(r + chunk.first_index for r in i.sample_rows))
-                            for i in verdicts.incidents
-                        ),
-                    ]
-                )
+                for incident in verdicts.incidents:
+                    # Merge per source as chunks arrive: re-merging every incident seen so
+                    # far on each chunk would cost time quadratic in the file's length.
+                    shifted = dataclasses.replace(
+                        incident, sample_rows=tuple(r + chunk.first_index for r in incident.sample_rows)
+                    )
+                    seen = by_source.get(shifted.source)
+                    by_source[shifted.source] = shifted if seen is None else merge_incidents([seen, shifted])[0]
                 records = verdicts.to_frame(first_index=chunk.first_index)
                 if output == "ndjson" and len(records):
                     text = records.to_json(orient="records", lines=True)
@@ -161,6 +156,7 @@ def analyze(
     except (OSError, MalformedInputError, FeatureSchemaError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     _report_skips(stats, err)
+    incidents = merge_incidents(by_source.values())
     summary = {
         "flows": total,
         "skipped_records": stats.skipped,
@@ -180,57 +176,6 @@ def analyze(
     elif output == "table":
         _print_table(collected, incidents, summary, out)
     return summary
-
-
-_T = TypeVar("_T")
-_DONE = object()
-
-
-def prefetched(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
-    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the caller.
-
-    Reading and parsing the next chunk then overlaps with analysing the current one (on
-    two cores, parsing runs while the model's GIL-free tree and matrix work does). The
-    bounded queue keeps memory flat: at most ``depth`` chunks wait. An exception in the
-    reader is raised in the caller; a caller that stops early stops the reader.
-    """
-    queue: Queue[Any] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer((item, None)):
-                    return
-            offer((_DONE, None))
-        except BaseException as exc:  # handed to the caller, which re-raises it
-            offer((_DONE, exc))
-
-    worker = threading.Thread(target=produce, name="securenet-read", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = queue.get()
-            if error is not None:
-                raise error
-            if item is _DONE:
-                return
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()
 
 
 def _print_table(

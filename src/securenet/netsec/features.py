@@ -182,8 +182,15 @@ def _distinct_in_window(
     """
     valid = value >= 0
     pair = group[valid] * (int(value.max(initial=0)) + 1) + value[valid]
-    by_pair = np.lexsort((t[valid], pair))
-    pair_sorted, t_sorted, group_sorted = pair[by_pair], t[valid][by_pair], group[valid][by_pair]
+    t_valid = t[valid]
+    stretch = int(t_valid.max(initial=0)) + 1
+    if int(pair.max(initial=0)) < (2**62) // stretch:
+        # One integer sort on (pair, t) packed together is several times faster than lexsort.
+        # Rows that tie share pair, group and time, so their order changes nothing.
+        by_pair = np.argsort(pair * stretch + t_valid)
+    else:
+        by_pair = np.lexsort((t_valid, pair))
+    pair_sorted, t_sorted, group_sorted = pair[by_pair], t_valid[by_pair], group[valid][by_pair]
     new_run = np.ones(len(by_pair), dtype=bool)
     new_run[1:] = (pair_sorted[1:] != pair_sorted[:-1]) | (np.diff(t_sorted) > window)
     last_of_run = np.ones(len(by_pair), dtype=bool)

@@ -90,9 +90,14 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame:
             series = frame[column]
             if dtype == "float64":
-                out[column] = pd.to_numeric(series, errors="coerce").astype("float64")
+                numbers = series if series.dtype == np.float64 else pd.to_numeric(series, errors="coerce")
+                out[column] = numbers.astype(dtype)
             else:
-                out[column] = series.astype("object").where(series.notna(), None)
+                # Most batches have no NaN-like values in text columns (readers write None),
+                # so the copy that swaps them for None is only made when there are some.
+                missing = series.isna()
+                text = series.astype("object")
+                out[column] = text.where(~missing, None) if missing.any() else text
         else:
             out[column] = pd.Series(np.full(n, np.nan) if dtype == "float64" else [None] * n, dtype=dtype)
     for column in frame.columns:

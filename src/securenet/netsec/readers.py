@@ -869,8 +869,29 @@ def _to_flows(chunk: _RawChunk) -> tuple[pd.DataFrame, pd.Series | None, list[_R
         table = table[keep].reset_index(drop=True)
         if labels is not None:
             labels = labels[keep].reset_index(drop=True)
-    frame = normalize_frame(table)
-    return frame, labels, [*chunk.rejects, _Rejects(chunk.lines[bad_rows], describe)]
+    return _canonical(table), labels, [*chunk.rejects, _Rejects(chunk.lines[bad_rows], describe)]
+
+
+def _canonical(table: pd.DataFrame) -> pd.DataFrame:
+    """What :func:`normalize_frame` makes of ``table``, trusting how the columns were built here.
+
+    Text columns already hold ``str`` or None and numeric ones float64, so no value needs
+    converting or checking again: the general normaliser's per-value NA pass on every text
+    column was a tenth of the reading cost.
+    """
+    n = len(table)
+    columns: dict[str, pd.Series] = {}
+    for column, dtype in FLOW_DTYPES.items():
+        if column in table.columns:
+            columns[column] = pd.Series(table[column].to_numpy(dtype=dtype), dtype=dtype, copy=False)
+        elif dtype == "float64":
+            columns[column] = pd.Series(np.full(n, np.nan), dtype=dtype, copy=False)
+        else:
+            columns[column] = pd.Series([None] * n, dtype=dtype)
+    for column in table.columns:
+        if column.startswith(EXTRA_PREFIX):
+            columns[column] = pd.Series(table[column].to_numpy(dtype=np.float64), dtype="float64", copy=False)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
 
 
 def _merge(out: dict[str, pd.Series], target: str, values: pd.Series) -> None:

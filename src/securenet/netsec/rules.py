@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,7 @@ __all__ = [
     "default_rule_set",
 ]
 
+_V = TypeVar("_V")
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -185,7 +187,7 @@ class PortScanRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        src, dst = _text(frame, "orig_h"), _text(frame, "resp_h")
+        src, dst = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
         counted = _in_states(frame, HALF_OPEN_STATES, unknown=True) if self.only_half_open else np.ones(n, bool)
         work = pd.DataFrame(
             {
@@ -198,13 +200,13 @@ class PortScanRule(Rule):
             }
         )
         work = work.loc[_present(src) & _present(dst)]
-        ports = work.groupby(["src", "dst", "win"], sort=False)["port"].transform("nunique")
-        hosts = work.groupby(["src", "win"], sort=False)["host"].transform("nunique")
+        ports = work.groupby(["src", "dst", "win"], sort=False, observed=True)["port"].transform("nunique")
+        hosts = work.groupby(["src", "win"], sort=False, observed=True)["host"].transform("nunique")
         vertical = (ports >= self.min_ports).to_numpy(dtype=bool)
         sweep = (hosts >= self.min_hosts).to_numpy(dtype=bool)
 
         evidence: list[Evidence] = []
-        for (source, target, window), group in work.loc[vertical].groupby(["src", "dst", "win"]):
+        for (source, target, window), group in work.loc[vertical].groupby(["src", "dst", "win"], observed=True):
             count = int(group["port"].nunique())
             evidence.append(
                 self._evidence(
@@ -218,7 +220,7 @@ class PortScanRule(Rule):
                     group=group,
                 )
             )
-        for (source, window), group in work.loc[sweep].groupby(["src", "win"]):
+        for (source, window), group in work.loc[sweep].groupby(["src", "win"], observed=True):
             count = int(group["host"].nunique())
             evidence.append(
                 self._evidence(
@@ -266,7 +268,7 @@ class SynFloodRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        dst = _text(frame, "resp_h")
+        dst = _hosts(frame, "resp_h")
         proto = _text(frame, "proto")
         is_tcp = _per_distinct(proto, lambda v: v.astype("string").str.lower() == "tcp")
         tcp = is_tcp | ~_present(proto)
@@ -282,7 +284,7 @@ class SynFloodRule(Rule):
             }
         )
         work = work.loc[_present(dst) & tcp]
-        grouped = work.groupby(["dst", "port", "win"], sort=False)["half"]
+        grouped = work.groupby(["dst", "port", "win"], sort=False, observed=True)["half"]
         half_open = grouped.transform("sum").to_numpy(dtype=np.float64)
         total = grouped.transform("size").to_numpy(dtype=np.float64)
         flooded = (half_open >= self.min_half_open) & (half_open >= self.min_ratio * total)
@@ -290,7 +292,7 @@ class SynFloodRule(Rule):
 
         evidence: list[Evidence] = []
         attacked = work.loc[flooded]
-        for (target_host, target_port, window), group in attacked.groupby(["dst", "port", "win"]):
+        for (target_host, target_port, window), group in attacked.groupby(["dst", "port", "win"], observed=True):
             half = group.loc[group["half"]]
             count, flows = len(half), len(group)
             sources = half["src"].loc[_present(half["src"])].unique()
@@ -350,7 +352,7 @@ class BruteForceRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        src, dst = _text(frame, "orig_h"), _text(frame, "resp_h")
+        src, dst = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
         port = _numeric(frame, "resp_p")
         service = _text(frame, "service")
         auth = np.isin(port, np.fromiter(self.ports, dtype=np.float64, count=len(self.ports)))
@@ -375,13 +377,13 @@ class BruteForceRule(Rule):
             }
         )
         work = work.loc[_present(src) & _present(dst) & auth]
-        grouped = work.groupby(["src", "dst", "win"], sort=False)["failed"]
+        grouped = work.groupby(["src", "dst", "win"], sort=False, observed=True)["failed"]
         attempts = grouped.transform("size").to_numpy(dtype=np.float64)
         failures = grouped.transform("sum").to_numpy(dtype=np.float64)
         fired_mask = (attempts >= self.min_attempts) & (failures >= self.min_failed_ratio * attempts)
 
         evidence: list[Evidence] = []
-        for (source, target, window), group in work.loc[fired_mask].groupby(["src", "dst", "win"]):
+        for (source, target, window), group in work.loc[fired_mask].groupby(["src", "dst", "win"], observed=True):
             count, failed_count = len(group), int(group["failed"].sum())
             evidence.append(
                 self._evidence(
@@ -496,7 +498,7 @@ class ExfiltrationRule(Rule):
         n = len(frame)
         group_volumes, work = _upload_groups(frame, self.window_s)
         relative = self.relative_threshold(group_volumes)
-        grouped = work.groupby(["src", "dst", "win"], sort=False)
+        grouped = work.groupby(["src", "dst", "win"], sort=False, observed=True)
         sent = grouped["orig"].transform("sum").to_numpy(dtype=np.float64)
         received = grouped["resp"].transform("sum").to_numpy(dtype=np.float64)
         by_volume = (sent >= self.min_bytes) & (sent > relative)
@@ -505,7 +507,7 @@ class ExfiltrationRule(Rule):
 
         evidence: list[Evidence] = []
         bar = max(self.min_bytes, relative)
-        for (source, target, window), group in work.loc[fired_mask].groupby(["src", "dst", "win"]):
+        for (source, target, window), group in work.loc[fired_mask].groupby(["src", "dst", "win"], observed=True):
             up, down = float(group["orig"].sum()), float(group["resp"].sum())
             ratio = up / max(down, 1.0)
             reasons = []
@@ -577,7 +579,11 @@ class RuleSet:
 
     def evaluate(self, frame: pd.DataFrame) -> RuleSetHits:
         n = len(frame)
-        results = [rule.evaluate(frame) for rule in self.rules]
+        token = _SHARED.set((frame, {}))
+        try:
+            results = [rule.evaluate(frame) for rule in self.rules]
+        finally:
+            _SHARED.reset(token)
         fired = np.zeros((n, len(results)), dtype=bool)
         scores = np.zeros((n, len(results)), dtype=np.float64)
         for i, hits in enumerate(results):
@@ -598,19 +604,75 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+#: While a RuleSet evaluates a batch: that batch and the columns derived from it so far,
+#: so that rules sharing a column (hosts, timestamps, windows) derive it once.
+_SHARED: ContextVar[tuple[pd.DataFrame, dict[tuple[Any, ...], Any]] | None] = ContextVar("_SHARED", default=None)
+
+
+def _shared(frame: pd.DataFrame, key: tuple[Any, ...], derive: Callable[[], _V]) -> _V:
+    """``derive()``, computed once per batch while a RuleSet evaluates ``frame``."""
+    shared = _SHARED.get()
+    if shared is None or shared[0] is not frame:
+        return derive()
+    cache = shared[1]
+    if key not in cache:
+        value = derive()
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # shared between rules: nobody may edit it
+        cache[key] = value
+    result: _V = cache[key]
+    return result
+
+
 def _numeric(frame: pd.DataFrame, column: str) -> FloatArray:
     """A numeric column as float64 with NaN for missing; all-NaN when the column is absent."""
-    if column not in frame:
-        return np.full(len(frame), np.nan)
-    values: FloatArray = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return values
+
+    def derive() -> FloatArray:
+        if column not in frame:
+            return np.full(len(frame), np.nan)
+        values: FloatArray = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return values
+
+    return _shared(frame, ("numeric", column), derive)
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     """A text column as an object Series on a positional index; all-None when absent."""
-    if column not in frame:
-        return pd.Series([None] * len(frame), dtype=object)
-    return pd.Series(frame[column].to_numpy(dtype=object), dtype=object)
+
+    def derive() -> pd.Series:
+        if column not in frame:
+            return pd.Series([None] * len(frame), dtype=object)
+        return pd.Series(frame[column].to_numpy(dtype=object), dtype=object)
+
+    series: pd.Series = _shared(frame, ("text", column), derive)
+    return series
+
+
+def _hosts(frame: pd.DataFrame, column: str) -> pd.Series:
+    """An address column as a categorical Series on a positional index (all-missing when absent).
+
+    Rules group by addresses; categories (sorted, so groups come out in the same order as
+    with plain strings) let every groupby reuse one set of integer codes instead of
+    hashing the strings again.
+    """
+
+    def derive() -> pd.Series:
+        values = _text(frame, column).to_numpy(dtype=object)
+        try:
+            codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+        except TypeError:  # values that do not sort together: let Categorical sort them out
+            text = pd.Series(values, dtype=object)
+            return pd.Series(pd.Categorical(text.where(_present(text), None)), dtype="category")
+        names = np.asarray(uniques, dtype=object)
+        present = names != ""  # "" is missing too (see _present)
+        if not present.all():
+            recode = np.append(np.where(present, np.cumsum(present) - 1, -1), -1)  # code -1 stays -1
+            codes, names = recode[codes], names[present]
+        categories = pd.Index(names, dtype=object)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=categories), dtype="category")
+
+    series: pd.Series = _shared(frame, ("hosts", column), derive)
+    return series
 
 
 def _per_distinct(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> BoolArray:
@@ -634,18 +696,25 @@ def _present(values: pd.Series) -> BoolArray:
 
 def _in_states(frame: pd.DataFrame, states: frozenset[str], *, unknown: bool) -> BoolArray:
     """Whether each row's conn_state is in ``states``; rows without a state get ``unknown``."""
-    state = _text(frame, "conn_state")
-    # pandas hands out read-only views under copy-on-write, so combine without ``|=``.
-    result: BoolArray = state.isin(states).to_numpy(dtype=bool)
-    return result | ~_present(state) if unknown else result
+
+    def derive() -> BoolArray:
+        state = _text(frame, "conn_state")
+        # pandas hands out read-only views under copy-on-write, so combine without ``|=``.
+        result: BoolArray = state.isin(states).to_numpy(dtype=bool)
+        return result | ~_present(state) if unknown else result
+
+    return _shared(frame, ("in_states", states, unknown), derive)
 
 
 def _window_keys(frame: pd.DataFrame, window_s: float) -> IntArray:
-    ts = _numeric(frame, "ts")
-    finite = np.isfinite(ts)
-    keys = np.full(len(ts), _NO_WINDOW, dtype=np.int64)
-    keys[finite] = np.floor(ts[finite] / window_s).astype(np.int64)
-    return keys
+    def derive() -> IntArray:
+        ts = _numeric(frame, "ts")
+        finite = np.isfinite(ts)
+        keys = np.full(len(ts), _NO_WINDOW, dtype=np.int64)
+        keys[finite] = np.floor(ts[finite] / window_s).astype(np.int64)
+        return keys
+
+    return _shared(frame, ("window", window_s), derive)
 
 
 def _window_bounds(window: int, window_s: float) -> tuple[float | None, float | None]:
@@ -662,7 +731,7 @@ def _fired_rows(n: int, positions: pd.Index) -> BoolArray:
 
 def _upload_groups(frame: pd.DataFrame, window_s: float) -> tuple[FloatArray, pd.DataFrame]:
     """Per-group upload volumes and the row-level working frame they were summed from."""
-    src, dst = _text(frame, "orig_h"), _text(frame, "resp_h")
+    src, dst = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
     work = pd.DataFrame(
         {
             "src": src,
@@ -674,7 +743,9 @@ def _upload_groups(frame: pd.DataFrame, window_s: float) -> tuple[FloatArray, pd
         }
     )
     work = work.loc[_present(src) & _present(dst)]
-    volumes: FloatArray = work.groupby(["src", "dst", "win"], sort=False)["orig"].sum().to_numpy(np.float64)
+    volumes: FloatArray = (
+        work.groupby(["src", "dst", "win"], sort=False, observed=True)["orig"].sum().to_numpy(np.float64)
+    )
     return volumes, work
 
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from securenet.netsec.flows import Flow, flows_to_frame, normalize_frame
 from securenet.netsec.models import FlowAnomalyDetector
-from securenet.netsec.rules import RuleSet, RuleSetHits, default_rule_set
+from securenet.netsec.rules import RuleSet, default_rule_set
 from securenet.netsec.verdicts import Verdicts, build_verdicts
 from securenet.telemetry import get_metrics, trace_operation
 
@@ -47,11 +45,7 @@ class AnalysisResult:
 
 
 class ThreatDetectionService:
-    """Scores flows with a tenant's anomaly model (optional) and the model-free rules.
-
-    With ``overlap`` (the default) the model scores a batch in a worker thread while the
-    rules run, which uses a second core when there is one; results are the same either way.
-    """
+    """Scores flows with a tenant's anomaly model (optional) and the model-free rules."""
 
     def __init__(
         self,
@@ -60,13 +54,11 @@ class ThreatDetectionService:
         *,
         max_span_events: int = 16,
         explain_top_k: int = 3,
-        overlap: bool = True,
     ) -> None:
         self.detector = detector
         self.rules = rules if rules is not None else default_rule_set()
         self.max_span_events = max_span_events
         self.explain_top_k = explain_top_k
-        self.overlap = overlap
 
     @property
     def model_type(self) -> str | None:
@@ -104,7 +96,8 @@ class ThreatDetectionService:
             span.set_attribute("data.size", len(frame))
 
             with trace_operation("ml_inference", **{"model.type": self.model_type or "rules_only"}) as inference:
-                scores, hits = self._score_and_evaluate(frame)
+                scores = self.detector.score(frame) if self.detector is not None and len(frame) else None
+                hits = self.rules.evaluate(frame)
                 inference.set_attribute("rules.evaluated", len(self.rules.rule_ids))
                 inference.set_attribute("rules.evidence_count", len(hits.evidence))
 
@@ -135,24 +128,6 @@ class ThreatDetectionService:
                 metrics.record_threat_detection(tenant_id, level, count)
         metrics.record_detection_duration(tenant_id, time.perf_counter() - started)
         return AnalysisResult(tenant_id, verdicts, self.model_type, self.model_version)
-
-    def _score_and_evaluate(self, frame: pd.DataFrame) -> tuple[npt.NDArray[np.float64] | None, RuleSetHits]:
-        """Model scores (None without a model) and rule hits for one batch.
-
-        The model's heavy parts (tree traversal, matrix products) release the GIL, while
-        the rules are mostly pandas work that holds it, so with ``overlap`` the model runs
-        in a worker thread alongside the rules: on two cores a batch costs about the larger
-        of the two instead of their sum.
-        """
-        detector = self.detector
-        if detector is None or not len(frame):
-            return None, self.rules.evaluate(frame)
-        if not self.overlap:
-            return detector.score(frame), self.rules.evaluate(frame)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="securenet-score") as pool:
-            scoring = pool.submit(detector.score, frame)
-            hits = self.rules.evaluate(frame)
-            return scoring.result(), hits
 
     def _add_events(self, span: Any, verdicts: Verdicts) -> None:
         threats = np.flatnonzero(verdicts.is_threat)
