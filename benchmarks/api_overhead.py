@@ -26,7 +26,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.otlp_receiver import OtlpReceiver
-from tests.servers import free_port
+from tests.servers import free_port, wait_until_serving
 
 FLOWS = [
     {
@@ -67,16 +67,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} server did not start")
-            time.sleep(0.2)
+        wait_until_serving(f"http://127.0.0.1:{self.port}/health", self.proc)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.servers import PostgresServer, RedisServer, free_port, postgres_bindir, require_binary
+from tests.servers import PostgresServer, RedisServer, free_port, postgres_bindir, require_binary, wait_until_serving
 
 from securenet.store.database import Database
 from securenet.store.schema import Analysis
@@ -81,15 +81,7 @@ def run(workers: int, args: argparse.Namespace, redis: RedisServer, postgres: Po
     ]
     db = Database(database_url)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_serving(f"http://127.0.0.1:{port}/health", procs[0])
         payloads = [batch(n, args.flows_per_batch) for n in range(args.batches)]
         started = time.perf_counter()
         procs += [

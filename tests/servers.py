@@ -29,6 +29,7 @@ __all__ = [
     "redis_command",
     "require_binary",
     "serve_app",
+    "wait_until_serving",
 ]
 
 
@@ -406,3 +407,21 @@ class PostgresServer:
         from psycopg import sql
 
         self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[Any] | None = None, timeout: float = 30.0) -> None:
+    """Poll ``url`` until it answers; fail early with the process's stderr if it exited."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if process is not None and process.poll() is not None:
+                stderr = process.stderr.read() if process.stderr else ""
+                raise RuntimeError(f"{url}: the server exited ({process.returncode}): {stderr}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout:.0f}s") from None
+            time.sleep(0.2)
