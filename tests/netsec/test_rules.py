@@ -755,3 +755,32 @@ def test_empty_rule_set_scores_zero(normal: pd.DataFrame) -> None:
     assert hits.fired.shape == (len(normal), 0)
     assert not hits.score.any()
     assert hits.rules_for(0) == []
+
+
+# --- grouping internals -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("widths", [pytest.param((5, 7), id="packed"), pytest.param((2**40, 2**40), id="renumbered")])
+def test_numpy_groups_agree_with_pandas_groupby(widths: tuple[int, int]) -> None:
+    from securenet.netsec.rules import _Groups
+
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 5, 500), rng.integers(0, 7, 500)
+    value = rng.integers(-1, 9, 500)  # -1 is not counted by distinct()
+    weight = rng.uniform(0, 10, 500)  # fractional: summed by pandas, so sums match exactly
+    frame = pd.DataFrame({"a": a, "b": b, "value": np.where(value >= 0, value, np.nan), "weight": weight})
+    by_key = frame.groupby(["a", "b"], sort=False)
+
+    groups = _Groups.of((a, widths[0]), (b, widths[1]))
+
+    np.testing.assert_array_equal(groups.ids, by_key.ngroup().to_numpy())
+    np.testing.assert_array_equal(groups.sizes, by_key.size().to_numpy())
+    np.testing.assert_array_equal(groups.distinct(value), by_key["value"].nunique().to_numpy())
+    np.testing.assert_array_equal(groups.sums(weight), by_key["weight"].sum().to_numpy())
+    np.testing.assert_array_equal(groups.sums(value >= 4), by_key["value"].agg(lambda v: (v >= 4).sum()).to_numpy())
+    selected = groups.sizes > 15
+    ordered = groups.sorted_by((a, b), selected)
+    expected = [key for key, rows in frame.groupby(["a", "b"]).groups.items() if len(rows) > 15]
+    assert [(int(a[groups.first[g]]), int(b[groups.first[g]])) for g in ordered] == expected
+    for g in ordered:
+        np.testing.assert_array_equal(groups.members(g), np.flatnonzero(groups.ids == g))

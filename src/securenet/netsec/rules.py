@@ -5,8 +5,10 @@ configured once in ``__init__`` and ``evaluate(frame) -> RuleHits`` over a canon
 batch (see :mod:`securenet.netsec.flows`). :class:`RuleHits` is aligned row for row with
 the batch and carries one :class:`Evidence` record per group of flows that fired.
 
-Rules count over tumbling windows, ``window = floor(ts / window_s)``, with pandas
-``groupby``; Python loops run only once per *fired* group, to write its evidence. Two
+Rules count over tumbling windows, ``window = floor(ts / window_s)``. Grouping is done
+with numpy on integer codes (see :class:`_Groups`) rather than pandas ``groupby``: API
+requests judge batches of a few dozen flows, where groupby's fixed cost per call would
+dominate. Python loops run only once per *fired* group, to write its evidence. Two
 conventions hold for every rule:
 
 * rows without a usable ``ts`` (NaN or infinite) share one window of their own, so a
@@ -21,10 +23,12 @@ them within one window.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Final, Self, TypeVar
 
 import numpy as np
@@ -52,6 +56,7 @@ _V = TypeVar("_V")
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
 
 #: Zeek conn_state values where the TCP handshake never completed: no answer (S0),
 #: rejected (REJ), originator gave up after its SYN (RSTOS0, SH) or only the responder's
@@ -134,7 +139,7 @@ class Rule(ABC):
         counts: Mapping[str, float],
         thresholds: Mapping[str, float],
         summary: str,
-        group: pd.DataFrame,
+        rows: IntArray,
     ) -> Evidence:
         start, end = _window_bounds(window, self.window_s)
         return Evidence(
@@ -146,7 +151,7 @@ class Rule(ABC):
             counts=dict(counts),
             thresholds=dict(thresholds),
             summary=summary,
-            rows=tuple(group.index.tolist()),
+            rows=tuple(rows.tolist()),
         )
 
     def _window_phrase(self, window: int) -> str:
@@ -187,54 +192,55 @@ class PortScanRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        src, dst = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
-        counted = _in_states(frame, HALF_OPEN_STATES, unknown=True) if self.only_half_open else np.ones(n, bool)
-        work = pd.DataFrame(
-            {
-                "src": src,
-                "dst": dst,
-                "win": _window_keys(frame, self.window_s),
-                # Uncounted flows still fire with their group; NaN/None keeps them out of nunique.
-                "port": np.where(counted, _numeric(frame, "resp_p"), np.nan),
-                "host": dst.where(counted, None),
-            }
-        )
-        work = work.loc[_present(src) & _present(dst)]
-        ports = work.groupby(["src", "dst", "win"], sort=False, observed=True)["port"].transform("nunique")
-        hosts = work.groupby(["src", "win"], sort=False, observed=True)["host"].transform("nunique")
-        vertical = (ports >= self.min_ports).to_numpy(dtype=bool)
-        sweep = (hosts >= self.min_hosts).to_numpy(dtype=bool)
+        (src, sources), (dst, targets) = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
+        rows = np.flatnonzero((src >= 0) & (dst >= 0))
+        src, dst, win = src[rows], dst[rows], _window_keys(frame, self.window_s)[rows]
+        windows, n_windows = _window_codes(frame, self.window_s)
+        windows = windows[rows]
+        # Uncounted flows still fire with their group, but add no port or host to its tally.
+        port = _port_codes(frame)[0][rows]
+        if self.only_half_open:
+            counted = _in_states(frame, HALF_OPEN_STATES, unknown=True)[rows]
+            port, host = np.where(counted, port, -1), np.where(counted, dst, -1)
+        else:
+            host = dst
+        by_src, by_dst, by_win = (src, len(sources)), (dst, len(targets)), (windows, n_windows)
+        pairs, scanners = _Groups.of(by_src, by_dst, by_win), _Groups.of(by_src, by_win)
+        ports, hosts = pairs.distinct(port), scanners.distinct(host)
+        vertical, sweep = ports >= self.min_ports, hosts >= self.min_hosts
 
         evidence: list[Evidence] = []
-        for (source, target, window), group in work.loc[vertical].groupby(["src", "dst", "win"], observed=True):
-            count = int(group["port"].nunique())
+        for g in pairs.sorted_by((src, dst, win), vertical):
+            first, count = pairs.first[g], int(ports[g])
+            source, target, window = sources[src[first]], targets[dst[first]], int(win[first])
             evidence.append(
                 self._evidence(
                     source=source,
                     target=target,
                     window=window,
-                    counts={"ports": count, "flows": len(group)},
+                    counts={"ports": count, "flows": int(pairs.sizes[g])},
                     thresholds={"ports": self.min_ports},
                     summary=f"{source} touched {count} ports on {target} "
                     f"{self._window_phrase(window)} (threshold {self.min_ports})",
-                    group=group,
+                    rows=rows[pairs.members(g)],
                 )
             )
-        for (source, window), group in work.loc[sweep].groupby(["src", "win"], observed=True):
-            count = int(group["host"].nunique())
+        for g in scanners.sorted_by((src, win), sweep):
+            first, count = scanners.first[g], int(hosts[g])
+            source, window = sources[src[first]], int(win[first])
             evidence.append(
                 self._evidence(
                     source=source,
                     target=None,
                     window=window,
-                    counts={"hosts": count, "flows": len(group)},
+                    counts={"hosts": count, "flows": int(scanners.sizes[g])},
                     thresholds={"hosts": self.min_hosts},
                     summary=f"{source} touched {count} hosts "
                     f"{self._window_phrase(window)} (threshold {self.min_hosts})",
-                    group=group,
+                    rows=rows[scanners.members(g)],
                 )
             )
-        return self._hits(_fired_rows(n, work.index[vertical | sweep]), evidence)
+        return self._hits(_fired_rows(n, rows[vertical[pairs.ids] | sweep[scanners.ids]]), evidence)
 
 
 class SynFloodRule(Rule):
@@ -268,34 +274,31 @@ class SynFloodRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        dst = _hosts(frame, "resp_h")
+        dst, targets = _hosts(frame, "resp_h")
         proto = _text(frame, "proto")
-        is_tcp = _per_distinct(proto, lambda v: v.astype("string").str.lower() == "tcp")
-        tcp = is_tcp | ~_present(proto)
-        port = _numeric(frame, "resp_p")
-        work = pd.DataFrame(
-            {
-                "src": _text(frame, "orig_h"),
-                "dst": dst,
-                # -1 stands for an unknown port so that port-less flows still group by host.
-                "port": np.where(np.isnan(port), -1.0, port),
-                "win": _window_keys(frame, self.window_s),
-                "half": _in_states(frame, HALF_OPEN_STATES, unknown=False),
-            }
-        )
-        work = work.loc[_present(dst) & tcp]
-        grouped = work.groupby(["dst", "port", "win"], sort=False, observed=True)["half"]
-        half_open = grouped.transform("sum").to_numpy(dtype=np.float64)
-        total = grouped.transform("size").to_numpy(dtype=np.float64)
-        flooded = (half_open >= self.min_half_open) & (half_open >= self.min_ratio * total)
-        fired_mask = flooded & work["half"].to_numpy(dtype=bool)
+        # Flows with unknown protocol count as TCP.
+        tcp = _per_distinct(proto, lambda v: v == "" or str(v).lower() == "tcp", missing=True)
+        rows = np.flatnonzero((dst >= 0) & tcp)
+        port = _numeric(frame, "resp_p")[rows]
+        # -1 stands for an unknown port so that port-less flows still group by host.
+        port = np.where(np.isnan(port), -1.0, port)
+        port_codes, n_ports = _port_codes(frame)
+        windows, n_windows = _window_codes(frame, self.window_s)
+        dst, win = dst[rows], _window_keys(frame, self.window_s)[rows]
+        half = _in_states(frame, HALF_OPEN_STATES, unknown=False)[rows]
+        # Unknown ports (code -1) are a port of their own here: shift codes to start at 0.
+        services = _Groups.of((dst, len(targets)), (port_codes[rows] + 1, n_ports + 1), (windows[rows], n_windows))
+        half_open = services.sums(half)
+        flooded = (half_open >= self.min_half_open) & (half_open >= self.min_ratio * services.sizes)
+        fired_mask = flooded[services.ids] & half
 
         evidence: list[Evidence] = []
-        attacked = work.loc[flooded]
-        for (target_host, target_port, window), group in attacked.groupby(["dst", "port", "win"], observed=True):
-            half = group.loc[group["half"]]
-            count, flows = len(half), len(group)
-            sources = half["src"].loc[_present(half["src"])].unique()
+        for g in services.sorted_by((dst, port, win), flooded):
+            first, members = services.first[g], services.members(g)
+            half_rows = rows[members[half[members]]]
+            count, flows = len(half_rows), int(services.sizes[g])
+            sources = self._sources(frame, half_rows)
+            target_host, target_port, window = targets[dst[first]], float(port[first]), int(win[first])
             target = target_host if target_port < 0 else f"{target_host}:{int(target_port)}"
             evidence.append(
                 self._evidence(
@@ -307,10 +310,18 @@ class SynFloodRule(Rule):
                     summary=f"{target} received {count} half-open connections ({count / flows:.0%} of "
                     f"{flows}) from {len(sources)} sources {self._window_phrase(window)} "
                     f"(threshold {self.min_half_open}, {self.min_ratio:.0%})",
-                    group=half,
+                    rows=half_rows,
                 )
             )
-        return self._hits(_fired_rows(n, work.index[fired_mask]), evidence)
+        return self._hits(_fired_rows(n, rows[fired_mask]), evidence)
+
+    @staticmethod
+    def _sources(frame: pd.DataFrame, rows: IntArray) -> ObjectArray:
+        """Distinct present ``orig_h`` values of ``rows``, in order of first appearance."""
+        codes, names = _hosts(frame, "orig_h")
+        picked = codes[rows]
+        distinct: ObjectArray = names[pd.unique(picked[picked >= 0])]
+        return distinct
 
 
 class BruteForceRule(Rule):
@@ -352,39 +363,30 @@ class BruteForceRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        src, dst = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
+        (src, sources), (dst, targets) = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
         port = _numeric(frame, "resp_p")
         service = _text(frame, "service")
         auth = np.isin(port, np.fromiter(self.ports, dtype=np.float64, count=len(self.ports)))
         if self.services:
             names = "|".join(sorted(self.services))
-            pattern = rf"(?:^|,)\s*(?:{names})\s*(?:,|$)"
-            auth = auth | _per_distinct(
-                service, lambda v: v.astype("string").str.lower().str.contains(pattern, na=False)
-            )
+            pattern = re.compile(rf"(?:^|,)\s*(?:{names})\s*(?:,|$)")
+            auth = auth | _per_distinct(service, lambda v: pattern.search(str(v).lower()) is not None)
         duration = _numeric(frame, "duration")
         failed = (
             _in_states(frame, HALF_OPEN_STATES, unknown=False) | np.isnan(duration) | (duration <= self.max_duration)
         )
-        work = pd.DataFrame(
-            {
-                "src": src,
-                "dst": dst,
-                "win": _window_keys(frame, self.window_s),
-                "failed": failed,
-                "service": service,
-                "port": port,
-            }
-        )
-        work = work.loc[_present(src) & _present(dst) & auth]
-        grouped = work.groupby(["src", "dst", "win"], sort=False, observed=True)["failed"]
-        attempts = grouped.transform("size").to_numpy(dtype=np.float64)
-        failures = grouped.transform("sum").to_numpy(dtype=np.float64)
-        fired_mask = (attempts >= self.min_attempts) & (failures >= self.min_failed_ratio * attempts)
+        rows = np.flatnonzero((src >= 0) & (dst >= 0) & auth)
+        src, dst, win, failed = src[rows], dst[rows], _window_keys(frame, self.window_s)[rows], failed[rows]
+        windows, n_windows = _window_codes(frame, self.window_s)
+        pairs = _Groups.of((src, len(sources)), (dst, len(targets)), (windows[rows], n_windows))
+        attempts, failures = pairs.sizes, pairs.sums(failed)
+        fired = (attempts >= self.min_attempts) & (failures >= self.min_failed_ratio * attempts)
 
         evidence: list[Evidence] = []
-        for (source, target, window), group in work.loc[fired_mask].groupby(["src", "dst", "win"], observed=True):
-            count, failed_count = len(group), int(group["failed"].sum())
+        for g in pairs.sorted_by((src, dst, win), fired):
+            first, group = pairs.first[g], rows[pairs.members(g)]
+            count, failed_count = len(group), int(failures[g])
+            source, target, window = sources[src[first]], targets[dst[first]], int(win[first])
             evidence.append(
                 self._evidence(
                     source=source,
@@ -392,13 +394,14 @@ class BruteForceRule(Rule):
                     window=window,
                     counts={"attempts": count, "failed": failed_count, "failed_ratio": failed_count / count},
                     thresholds={"attempts": self.min_attempts, "failed_ratio": self.min_failed_ratio},
-                    summary=f"{source} made {count} {_services_label(group)} connections to {target} "
+                    summary=f"{source} made {count} {_services_label(service[group], port[group])} "
+                    f"connections to {target} "
                     f"{self._window_phrase(window)}, {failed_count / count:.0%} short or failed "
                     f"(threshold {self.min_attempts}, {self.min_failed_ratio:.0%})",
-                    group=group,
+                    rows=group,
                 )
             )
-        return self._hits(_fired_rows(n, work.index[fired_mask]), evidence)
+        return self._hits(_fired_rows(n, rows[fired[pairs.ids]]), evidence)
 
 
 @dataclass(frozen=True)
@@ -427,7 +430,7 @@ class VolumeBaseline:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, window_s: float = 3600.0) -> Self:
         """Volumes of every (orig_h, resp_h, window) group in ``frame``."""
-        return cls.from_volumes(_upload_groups(frame, window_s)[0], window_s=window_s)
+        return cls.from_volumes(_Uploads.of(frame, window_s).sent, window_s=window_s)
 
     def threshold(self, k: float) -> float:
         return self.median + k * self.mad
@@ -496,20 +499,22 @@ class ExfiltrationRule(Rule):
 
     def evaluate(self, frame: pd.DataFrame) -> RuleHits:
         n = len(frame)
-        group_volumes, work = _upload_groups(frame, self.window_s)
-        relative = self.relative_threshold(group_volumes)
-        grouped = work.groupby(["src", "dst", "win"], sort=False, observed=True)
-        sent = grouped["orig"].transform("sum").to_numpy(dtype=np.float64)
-        received = grouped["resp"].transform("sum").to_numpy(dtype=np.float64)
+        uploads = _Uploads.of(frame, self.window_s)
+        relative = self.relative_threshold(uploads.sent)
+        sent, received = uploads.sent, uploads.received
         by_volume = (sent >= self.min_bytes) & (sent > relative)
         by_ratio = (sent >= self.ratio_min_bytes) & (sent >= self.min_ratio * np.maximum(received, 1.0))
-        fired_mask = by_volume | by_ratio
+        fired = by_volume | by_ratio
 
         evidence: list[Evidence] = []
         bar = max(self.min_bytes, relative)
-        for (source, target, window), group in work.loc[fired_mask].groupby(["src", "dst", "win"], observed=True):
-            up, down = float(group["orig"].sum()), float(group["resp"].sum())
+        src, dst, win, rows, pairs = uploads.src, uploads.dst, uploads.win, uploads.rows, uploads.groups
+        for g in pairs.sorted_by((src, dst, win), fired):
+            first, members = pairs.first[g], pairs.members(g)
+            # The group's own numpy sum, as reported before; the bincount in ``sent`` only decides.
+            up, down = float(uploads.orig[members].sum()), float(uploads.resp[members].sum())
             ratio = up / max(down, 1.0)
+            source, target, window = uploads.sources[src[first]], uploads.targets[dst[first]], int(win[first])
             reasons = []
             if up >= self.min_bytes and up > relative:
                 reasons.append(f"threshold {_format_bytes(bar)}")
@@ -520,7 +525,7 @@ class ExfiltrationRule(Rule):
                     source=source,
                     target=target,
                     window=window,
-                    counts={"orig_bytes": up, "resp_bytes": down, "ratio": ratio, "flows": len(group)},
+                    counts={"orig_bytes": up, "resp_bytes": down, "ratio": ratio, "flows": len(members)},
                     thresholds={
                         "orig_bytes": bar,
                         "min_bytes": self.min_bytes,
@@ -530,10 +535,10 @@ class ExfiltrationRule(Rule):
                     },
                     summary=f"{source} sent {_format_bytes(up)} to {target} "
                     f"{self._window_phrase(window)} ({'; '.join(reasons)})",
-                    group=group,
+                    rows=rows[members],
                 )
             )
-        return self._hits(_fired_rows(n, work.index[fired_mask]), evidence)
+        return self._hits(_fired_rows(n, rows[fired[pairs.ids]]), evidence)
 
 
 @dataclass(frozen=True)
@@ -617,8 +622,9 @@ def _shared(frame: pd.DataFrame, key: tuple[Any, ...], derive: Callable[[], _V])
     cache = shared[1]
     if key not in cache:
         value = derive()
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False  # shared between rules: nobody may edit it
+        for array in value if isinstance(value, tuple) else (value,):
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False  # shared between rules: nobody may edit it
         cache[key] = value
     result: _V = cache[key]
     return result
@@ -630,60 +636,66 @@ def _numeric(frame: pd.DataFrame, column: str) -> FloatArray:
     def derive() -> FloatArray:
         if column not in frame:
             return np.full(len(frame), np.nan)
-        values: FloatArray = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        series = frame[column]
+        values: FloatArray
+        if series.dtype == np.float64:  # canonical batches: skip to_numeric's fixed cost
+            values = series.to_numpy(dtype=np.float64, copy=True)
+        else:
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         return values
 
     return _shared(frame, ("numeric", column), derive)
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """A text column as an object Series on a positional index; all-None when absent."""
+def _text(frame: pd.DataFrame, column: str) -> ObjectArray:
+    """A text column as an object array; all-None when absent."""
 
-    def derive() -> pd.Series:
+    def derive() -> ObjectArray:
         if column not in frame:
-            return pd.Series([None] * len(frame), dtype=object)
-        return pd.Series(frame[column].to_numpy(dtype=object), dtype=object)
+            return np.full(len(frame), None, dtype=object)
+        values: ObjectArray = frame[column].to_numpy(dtype=object, copy=True)
+        return values
 
-    series: pd.Series = _shared(frame, ("text", column), derive)
-    return series
+    return _shared(frame, ("text", column), derive)
 
 
-def _hosts(frame: pd.DataFrame, column: str) -> pd.Series:
-    """An address column as a categorical Series on a positional index (all-missing when absent).
+def _hosts(frame: pd.DataFrame, column: str) -> tuple[IntArray, ObjectArray]:
+    """An address column as integer codes (-1 for missing) and the addresses they stand for.
 
-    Rules group by addresses; categories (sorted, so groups come out in the same order as
-    with plain strings) let every groupby reuse one set of integer codes instead of
+    Rules group by addresses; codes of sorted addresses (so groups come out in the same
+    order as with plain strings) let every rule reuse one factorization instead of
     hashing the strings again.
     """
 
-    def derive() -> pd.Series:
-        values = _text(frame, column).to_numpy(dtype=object)
+    def derive() -> tuple[IntArray, ObjectArray]:
+        values = _text(frame, column)
         try:
             codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
         except TypeError:  # values that do not sort together: let Categorical sort them out
             text = pd.Series(values, dtype=object)
-            return pd.Series(pd.Categorical(text.where(_present(text), None)), dtype="category")
+            categorical = pd.Categorical(text.where(_present(text), None))
+            return categorical.codes.astype(np.int64), categorical.categories.to_numpy(dtype=object)
         names = np.asarray(uniques, dtype=object)
         present = names != ""  # "" is missing too (see _present)
         if not present.all():
             recode = np.append(np.where(present, np.cumsum(present) - 1, -1), -1)  # code -1 stays -1
             codes, names = recode[codes], names[present]
-        categories = pd.Index(names, dtype=object)
-        return pd.Series(pd.Categorical.from_codes(codes, categories=categories), dtype="category")
+        return codes.astype(np.int64, copy=False), names
 
-    series: pd.Series = _shared(frame, ("hosts", column), derive)
-    return series
+    codes, names = _shared(frame, ("hosts", column), derive)
+    return codes, names
 
 
-def _per_distinct(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> BoolArray:
-    """``test`` (a string predicate) run once per distinct value, spread back to the rows.
+def _per_distinct(values: ObjectArray, test: Callable[[Any], bool], *, missing: bool = False) -> BoolArray:
+    """``test`` run once per distinct present value, spread back to the rows.
 
-    Flow text columns repeat a few values, so this spares a string operation per row.
-    Missing values are False.
+    Flow text columns repeat a few values, so this spares a string operation per row (and,
+    in plain Python over the distinct values, the fixed cost of pandas string methods).
+    Missing values (None, NaN, NA) get ``missing``.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    answers = np.zeros(len(uniques) + 1, dtype=bool)  # code -1 (missing) picks the trailing False
-    answers[:-1] = test(pd.Series(uniques, dtype=object)).to_numpy(dtype=bool, na_value=False)
+    # Code -1 (missing) picks the trailing answer.
+    answers = np.array([bool(test(value)) for value in uniques] + [missing], dtype=bool)
     result: BoolArray = answers[codes]
     return result
 
@@ -698,10 +710,10 @@ def _in_states(frame: pd.DataFrame, states: frozenset[str], *, unknown: bool) ->
     """Whether each row's conn_state is in ``states``; rows without a state get ``unknown``."""
 
     def derive() -> BoolArray:
-        state = _text(frame, "conn_state")
-        # pandas hands out read-only views under copy-on-write, so combine without ``|=``.
-        result: BoolArray = state.isin(states).to_numpy(dtype=bool)
-        return result | ~_present(state) if unknown else result
+        # "" is a missing state too (see _present).
+        return _per_distinct(
+            _text(frame, "conn_state"), lambda v: v in states or (unknown and v == ""), missing=unknown
+        )
 
     return _shared(frame, ("in_states", states, unknown), derive)
 
@@ -717,45 +729,173 @@ def _window_keys(frame: pd.DataFrame, window_s: float) -> IntArray:
     return _shared(frame, ("window", window_s), derive)
 
 
+def _window_codes(frame: pd.DataFrame, window_s: float) -> tuple[IntArray, int]:
+    """Window keys as dense codes in ``[0, width)``, and the width."""
+
+    def derive() -> tuple[IntArray, int]:
+        codes = _codes(_window_keys(frame, window_s))
+        return codes, int(codes.max(initial=-1)) + 1
+
+    return _shared(frame, ("window codes", window_s), derive)
+
+
+def _port_codes(frame: pd.DataFrame) -> tuple[IntArray, int]:
+    """Responder ports as dense codes (-1 for unknown) and the number of distinct ports."""
+
+    def derive() -> tuple[IntArray, int]:
+        codes = _codes(_numeric(frame, "resp_p"))
+        return codes, int(codes.max(initial=-1)) + 1
+
+    return _shared(frame, ("port codes",), derive)
+
+
 def _window_bounds(window: int, window_s: float) -> tuple[float | None, float | None]:
     if window == _NO_WINDOW:
         return None, None
     return float(window * window_s), float((window + 1) * window_s)
 
 
-def _fired_rows(n: int, positions: pd.Index) -> BoolArray:
+def _fired_rows(n: int, positions: IntArray) -> BoolArray:
     fired = np.zeros(n, dtype=bool)
-    fired[positions.to_numpy(dtype=np.int64)] = True
+    fired[positions] = True
     return fired
 
 
-def _upload_groups(frame: pd.DataFrame, window_s: float) -> tuple[FloatArray, pd.DataFrame]:
-    """Per-group upload volumes and the row-level working frame they were summed from."""
-    src, dst = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
-    work = pd.DataFrame(
-        {
-            "src": src,
-            "dst": dst,
-            "win": _window_keys(frame, window_s),
-            # Unknown byte counts add nothing rather than poisoning the sums.
-            "orig": np.nan_to_num(_numeric(frame, "orig_bytes"), nan=0.0),
-            "resp": np.nan_to_num(_numeric(frame, "resp_bytes"), nan=0.0),
-        }
-    )
-    work = work.loc[_present(src) & _present(dst)]
-    volumes: FloatArray = (
-        work.groupby(["src", "dst", "win"], sort=False, observed=True)["orig"].sum().to_numpy(np.float64)
-    )
-    return volumes, work
+def _codes(values: npt.NDArray[Any]) -> IntArray:
+    """Dense integer codes of ``values`` in order of first appearance; NaN gets -1."""
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    result: IntArray = codes.astype(np.int64, copy=False)
+    return result
 
 
-def _services_label(group: pd.DataFrame) -> str:
+class _Groups:
+    """Rows split into groups by integer key columns, with numpy instead of pandas groupby.
+
+    ``ids[i]`` is row ``i``'s group, numbered in order of first appearance. Counting is
+    ``np.bincount`` over ``ids``, so a small batch costs microseconds rather than the
+    milliseconds of a groupby, and a large one stays linear.
+    """
+
+    def __init__(self, ids: IntArray, count: int) -> None:
+        self.ids = ids
+        self.count = count
+
+    @classmethod
+    def of(cls, *keys: tuple[IntArray, int]) -> Self:
+        """Group rows by the tuple of their keys, each given as codes in ``[0, width)`` per row.
+
+        The codes are packed into one int64 per row (mixed radix) and factorized once.
+        """
+        combined, span = np.zeros(len(keys[0][0]), dtype=np.int64), 1
+        for codes, width in keys:
+            if span * max(width, 1) >= 2**62:  # would overflow: renumber densely first
+                combined = _codes(combined)
+                span = int(combined.max(initial=-1)) + 1
+            combined, span = combined * width + codes, span * max(width, 1)
+        ids = _codes(combined)
+        return cls(ids, int(ids.max(initial=-1)) + 1)
+
+    @cached_property
+    def sizes(self) -> FloatArray:
+        """Rows per group, as floats to compare with fractional thresholds."""
+        sizes: FloatArray = np.bincount(self.ids, minlength=self.count).astype(np.float64)
+        return sizes
+
+    @cached_property
+    def first(self) -> IntArray:
+        """Each group's first row (groups are numbered in order of first appearance)."""
+        # A new group's id is one above every id before it: its first row sets a new maximum.
+        running = np.maximum.accumulate(self.ids) if len(self.ids) else self.ids
+        opens: IntArray = np.flatnonzero(np.diff(running, prepend=-1) > 0).astype(np.int64, copy=False)
+        return opens
+
+    def sums(self, values: npt.NDArray[Any]) -> FloatArray:
+        """Per-group sums of ``values`` (booleans or floats without NaN).
+
+        ``np.bincount`` adds in row order, pandas' groupby with Kahan compensation; they agree
+        exactly when every value and partial sum is an integer below 2**53, as with counts
+        and byte counts. Anything else goes through pandas so that verdicts never change.
+        """
+        weights = np.asarray(values, dtype=np.float64)
+        exact = bool(np.all(weights == np.round(weights))) and float(np.abs(weights).sum()) < 2.0**53
+        if exact:
+            return np.bincount(self.ids, weights=weights, minlength=self.count).astype(np.float64, copy=False)
+        by_group: FloatArray = pd.Series(weights).groupby(self.ids, sort=True).sum().to_numpy(dtype=np.float64)
+        return by_group
+
+    def distinct(self, values: IntArray) -> IntArray:
+        """Per-group number of distinct ``values`` (dense codes; -1 is not counted)."""
+        counted = values >= 0
+        width = int(values.max(initial=-1)) + 1
+        pairs = pd.unique(self.ids[counted] * width + values[counted])
+        distinct: IntArray = np.bincount(pairs // max(width, 1), minlength=self.count).astype(np.int64)
+        return distinct
+
+    def sorted_by(self, keys: tuple[npt.NDArray[Any], ...], selected: BoolArray) -> list[int]:
+        """The ``selected`` groups, ordered by their key values as a sorted groupby would."""
+        groups = np.flatnonzero(selected)
+        first = self.first[groups]
+        order = np.lexsort(tuple(key[first] for key in reversed(keys)))
+        ordered: list[int] = groups[order].tolist()
+        return ordered
+
+    @cached_property
+    def _by_group(self) -> tuple[IntArray, IntArray]:
+        """Row positions sorted by group (stable, so rows stay in order) and group offsets."""
+        order = np.argsort(self.ids, kind="stable")
+        offsets = np.zeros(self.count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.ids, minlength=self.count), out=offsets[1:])
+        return order.astype(np.int64, copy=False), offsets
+
+    def members(self, group: int) -> IntArray:
+        """Positions (into the grouped rows) of one group's rows, ascending."""
+        order, offsets = self._by_group
+        return order[offsets[group] : offsets[group + 1]]
+
+
+@dataclass(frozen=True)
+class _Uploads:
+    """Per-(source, destination, window) byte sums of the flows that have both addresses."""
+
+    rows: IntArray
+    src: IntArray
+    dst: IntArray
+    win: IntArray
+    sources: ObjectArray
+    targets: ObjectArray
+    orig: FloatArray
+    resp: FloatArray
+    groups: _Groups
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, window_s: float) -> _Uploads:
+        (src, sources), (dst, targets) = _hosts(frame, "orig_h"), _hosts(frame, "resp_h")
+        rows = np.flatnonzero((src >= 0) & (dst >= 0))
+        src, dst, win = src[rows], dst[rows], _window_keys(frame, window_s)[rows]
+        # Unknown byte counts add nothing rather than poisoning the sums.
+        orig = np.nan_to_num(_numeric(frame, "orig_bytes")[rows], nan=0.0)
+        resp = np.nan_to_num(_numeric(frame, "resp_bytes")[rows], nan=0.0)
+        windows, n_windows = _window_codes(frame, window_s)
+        groups = _Groups.of((src, len(sources)), (dst, len(targets)), (windows[rows], n_windows))
+        return cls(rows, src, dst, win, sources, targets, orig, resp, groups)
+
+    @cached_property
+    def sent(self) -> FloatArray:
+        """Upload volume of each group, groups in order of first appearance."""
+        return self.groups.sums(self.orig)
+
+    @cached_property
+    def received(self) -> FloatArray:
+        return self.groups.sums(self.resp)
+
+
+def _services_label(services: ObjectArray, ports: FloatArray) -> str:
     """A short name for what a brute-force group attacked: its services, else its ports."""
-    services = sorted({str(s) for s in group["service"].dropna().unique() if s != ""})
-    if services:
-        return "/".join(services)
-    ports = sorted({int(p) for p in group["port"].dropna().unique()})
-    return "/".join(f"port {p}" for p in ports) or "auth"
+    named = sorted({str(s) for s in pd.unique(services) if not pd.isna(s) and s != ""})
+    if named:
+        return "/".join(named)
+    numbers = sorted({int(p) for p in np.unique(ports[~np.isnan(ports)])})
+    return "/".join(f"port {p}" for p in numbers) or "auth"
 
 
 def _format_bytes(value: float) -> str:
