@@ -21,6 +21,7 @@ from securenet.config import Settings
 from securenet.orchestrator import SecurityOrchestrator
 from securenet.store.database import Database
 from securenet.store.tenants import authenticate, hash_key
+from securenet.telemetry import set_current_span_attribute
 
 __all__ = ["AdminKey", "AppState", "CurrentTenant", "State", "TenantContext"]
 
@@ -94,7 +95,7 @@ async def current_tenant(request: Request, state: State) -> TenantContext:
     tenant = await run_in_threadpool(_authenticate, state, secret)
     if tenant is None:
         raise _unauthorized(request, "unknown_or_revoked_key")
-    _annotate_span(tenant)
+    set_current_span_attribute("tenant.id", tenant.id)
     limit = tenant.rate_limit_per_minute or state.settings.rate_limit_per_minute
     allowed, retry_after = await run_in_threadpool(state.limiter.hit, tenant.id, limit)
     if not allowed:
@@ -106,14 +107,6 @@ async def current_tenant(request: Request, state: State) -> TenantContext:
             headers={"Retry-After": str(max(1, int(retry_after + 0.999)))},
         )
     return tenant
-
-
-def _annotate_span(tenant: TenantContext) -> None:
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover
-        return
-    trace.get_current_span().set_attribute("tenant.id", tenant.id)
 
 
 CurrentTenant = Annotated[TenantContext, Depends(current_tenant)]

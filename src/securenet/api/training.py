@@ -16,8 +16,8 @@ from securenet.api.flows import parse_flows
 from securenet.api.problems import Problem
 from securenet.netsec.flows import flows_to_frame
 from securenet.netsec.readers import MalformedInputError, read_all
-from securenet.orchestrator import current_trace_id
 from securenet.store.schema import Model
+from securenet.telemetry import current_trace_id
 
 __all__ = ["router"]
 

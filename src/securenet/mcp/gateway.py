@@ -42,7 +42,7 @@ from mcp.server.subscriptions import (
 from mcp.shared.exceptions import MCPError
 
 from securenet.mcp.inspector import Verdict
-from securenet.telemetry import get_tracer
+from securenet.telemetry import get_tracer, set_current_span_attribute
 
 __all__ = ["BLOCKED_CODE", "Analyze", "GatewayServer", "Hop", "UpstreamConnection", "UpstreamSpec", "open_upstreams"]
 
@@ -324,12 +324,7 @@ class GatewayServer(Server[Any]):
     async def _session_middleware(self, ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
         session_id = _session_id(ctx)
         if session_id is not None:
-            try:
-                from opentelemetry import trace
-
-                trace.get_current_span().set_attribute("mcp.session.id", session_id)
-            except ImportError:  # pragma: no cover
-                pass
+            set_current_span_attribute("mcp.session.id", session_id)
             if ctx.request is not None and ctx.request.headers.get("mcp-session-id"):
                 self._sessions[session_id] = ctx.session
         try:

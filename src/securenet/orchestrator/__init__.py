@@ -1,7 +1,7 @@
 """The SecurityOrchestrator: every analysis, network or MCP, passes through it."""
 
 from securenet.orchestrator.model_registry import ModelRegistry
-from securenet.orchestrator.orchestrator import FlowAnalysis, SecurityOrchestrator, SecurityRequest, current_trace_id
+from securenet.orchestrator.orchestrator import FlowAnalysis, SecurityOrchestrator, SecurityRequest
 from securenet.orchestrator.policies import PolicyProvider
 
 __all__ = [
@@ -10,5 +10,4 @@ __all__ = [
     "PolicyProvider",
     "SecurityOrchestrator",
     "SecurityRequest",
-    "current_trace_id",
 ]

@@ -23,20 +23,11 @@ from securenet.orchestrator.policies import PolicyProvider
 from securenet.store.database import Database
 from securenet.store.detections import save_flow_analysis
 from securenet.store.verdict_log import VerdictLog
-from securenet.telemetry import get_metrics, trace_operation
+from securenet.telemetry import current_trace_id, get_metrics, trace_operation
 
-__all__ = ["FlowAnalysis", "SecurityOrchestrator", "SecurityRequest", "current_trace_id"]
+__all__ = ["FlowAnalysis", "SecurityOrchestrator", "SecurityRequest"]
 
 security_log = structlog.get_logger("securenet.security")
-
-
-def current_trace_id() -> str | None:
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - telemetry degrades without OpenTelemetry
-        return None
-    context = trace.get_current_span().get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from securenet.telemetry._setup import (
 )
 from securenet.telemetry._tracing import (
     async_trace_operation,
+    current_trace_id,
+    set_current_span_attribute,
     trace_network_scan,
     trace_operation,
     trace_threat_detection,
@@ -43,6 +45,7 @@ __all__ = [
     "async_trace_operation",
     "configure_logging",
     "current_handle",
+    "current_trace_id",
     "fastapi_telemetry_options",
     "get_meter",
     "get_metrics",
@@ -51,6 +54,7 @@ __all__ = [
     "instrument_redis",
     "instrument_sqlalchemy",
     "package_version",
+    "set_current_span_attribute",
     "setup_telemetry",
     "shutdown_telemetry",
     "trace_network_scan",

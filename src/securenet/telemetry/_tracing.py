@@ -20,6 +20,8 @@ from securenet.telemetry._setup import get_tracer
 __all__ = [
     "async_trace_operation",
     "classify_target",
+    "current_trace_id",
+    "set_current_span_attribute",
     "trace_network_scan",
     "trace_operation",
     "trace_threat_detection",
@@ -37,6 +39,24 @@ _PRIMITIVES = (str, bool, int, float)
 if _setup.HAVE_OTEL:
     from opentelemetry import context as otel_context
     from opentelemetry.trace import Status, StatusCode, set_span_in_context
+
+
+def current_trace_id() -> str | None:
+    """The current span's trace id as 32 hex digits, or None outside a span (or without OpenTelemetry)."""
+    if not _setup.HAVE_OTEL:
+        return None
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def set_current_span_attribute(key: str, value: Any) -> None:
+    """Set an attribute on the current span (e.g. one a framework opened); a no-op without one."""
+    if _setup.HAVE_OTEL:
+        from opentelemetry import trace
+
+        trace.get_current_span().set_attribute(key, value)
 
 
 def _clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
