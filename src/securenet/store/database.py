@@ -70,8 +70,29 @@ class Database:
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return config
 
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Serialise migrations of one SQLite file across processes.
+
+        Every worker of `serve --workers N` or gunicorn migrates SQLite at start; without
+        the lock two of them race to create the same tables and one fails to boot.
+        PostgreSQL is migrated once, explicitly, with `securenet db upgrade`.
+        """
+        database = self.engine.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{database}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def upgrade(self, revision: str = "head") -> None:
-        with self.engine.begin() as connection:
+        with self._migration_lock(), self.engine.begin() as connection:
             config = self.alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
