@@ -6,9 +6,11 @@ import asyncio
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from securenet.netsec.flows import flows_to_frame
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.readers import read_all
 from securenet.netsec.service import ThreatDetectionService
@@ -106,3 +108,29 @@ def test_metrics_record_levels_and_duration(telemetry) -> None:
     assert sum(s.value for s in detections) == 69
     counts = [s for s in families["threat_detection_duration_seconds"] if s.name.endswith("_count")]
     assert counts[0].value == 1
+
+
+def test_explanations_use_the_whole_batchs_window_features() -> None:
+    """A flagged flow is explained with the window features of its batch, not of the flagged rows alone."""
+    rng = np.random.default_rng(0)
+    normal = [
+        {"ts": float(t), "orig_h": f"10.0.0.{rng.integers(20)}", "resp_h": f"10.1.0.{rng.integers(3)}"}
+        | {"resp_p": float(rng.choice([443, 53])), "proto": "tcp", "conn_state": "SF", "orig_bytes": 500.0}
+        for t in rng.uniform(0, 3600, 1500)
+    ]
+    scan = [
+        {"ts": 1800.0 + i * 0.1, "orig_h": "10.0.0.99", "resp_h": "10.1.0.1", "resp_p": float(1000 + i)}
+        | {"proto": "tcp", "conn_state": "S0", "orig_bytes": 0.0}
+        for i in range(200)
+    ]
+    detector = FlowAnomalyDetector(n_estimators=50, max_samples=256).fit(flows_to_frame(normal))
+    batch = flows_to_frame(normal + scan)
+    verdicts = ThreatDetectionService(detector).analyze(batch, "acme").verdicts
+
+    flagged = np.flatnonzero(detector.score(batch) >= detector.threshold)
+    assert flagged.size
+    whole = detector.explain_features(detector.transform(batch)[flagged]).rows()
+    alone = detector.explain(batch.iloc[flagged].reset_index(drop=True)).rows()
+    assert whole != alone  # the subset's own windows would tell another story
+    for row, pairs in zip(flagged.tolist(), whole, strict=True):
+        assert all(name in verdicts.explanation[row] for name, _ in pairs)

@@ -516,10 +516,22 @@ class FlowAnomalyDetector:
     def feature_names(self) -> list[str]:
         return self.extractor.feature_names
 
+    def transform(self, frame: pd.DataFrame) -> npt.NDArray[np.float32]:
+        """The feature matrix :meth:`score_features` and :meth:`explain_features` take.
+
+        Window features are computed over the whole ``frame``: build the matrix once per
+        batch and select rows from it, rather than transforming a subset of the flows.
+        """
+        self._require_fitted()
+        return self.extractor.transform(frame)
+
     def score(self, frame: pd.DataFrame) -> FloatArray:
         """Anomaly score per flow in [0, 1]; higher is more anomalous."""
+        return self.score_features(self.transform(frame))
+
+    def score_features(self, features: npt.NDArray[np.float32]) -> FloatArray:
+        """:meth:`score` of a matrix from :meth:`transform`."""
         fitted = self._require_fitted()
-        features = self.extractor.transform(frame)
         fused = np.zeros(len(features))
         for name in self.components:
             raw = self._batched(features, functools.partial(self._component_score, fitted, name))
@@ -538,13 +550,16 @@ class FlowAnomalyDetector:
         standardised feature (not only the principal components the distance uses);
         without a kNN component the reference is the training mean.
         """
+        return self.explain_features(self.transform(frame), top_k)
+
+    def explain_features(self, features: npt.NDArray[np.float32], top_k: int = 3) -> FeatureExplanation:
+        """:meth:`explain` of rows of a matrix from :meth:`transform`."""
         fitted = self._require_fitted()
         names = np.asarray(self.feature_names, dtype=np.str_)
         # A category mismatch moves two one-hot columns: the flow's own category (+) and
         # the reference's (-). Ranking only the + side names the category once.
         one_hot = self.extractor.one_hot_mask
         k = max(0, min(int(top_k), names.size))
-        features = self.extractor.transform(frame)
         deviations = np.empty((len(features), k))
         indices = np.empty((len(features), k), dtype=np.int64)
         for start, chunk in self._chunks(features):

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from securenet.netsec.flows import EXTRA_PREFIX, FLOW_DTYPES, empty_frame, normalize_frame
+from securenet.netsec.flows import CANONICAL_MARK, EXTRA_PREFIX, FLOW_DTYPES, empty_frame, normalize_frame
 
 __all__ = [
     "FORMATS",
@@ -891,7 +891,9 @@ def _canonical(table: pd.DataFrame) -> pd.DataFrame:
     for column in table.columns:
         if column.startswith(EXTRA_PREFIX):
             columns[column] = pd.Series(table[column].to_numpy(dtype=np.float64), dtype="float64", copy=False)
-    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
+    frame.attrs[CANONICAL_MARK] = True  # the service need not normalise it again
+    return frame
 
 
 def _merge(out: dict[str, pd.Series], target: str, values: pd.Series) -> None:

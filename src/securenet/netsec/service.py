@@ -96,7 +96,9 @@ class ThreatDetectionService:
             span.set_attribute("data.size", len(frame))
 
             with trace_operation("ml_inference", **{"model.type": self.model_type or "rules_only"}) as inference:
-                scores = self.detector.score(frame) if self.detector is not None and len(frame) else None
+                detector = self.detector if len(frame) else None
+                features = None if detector is None else detector.transform(frame)
+                scores = None if detector is None or features is None else detector.score_features(features)
                 hits = self.rules.evaluate(frame)
                 inference.set_attribute("rules.evaluated", len(self.rules.rule_ids))
                 inference.set_attribute("rules.evidence_count", len(hits.evidence))
@@ -104,10 +106,11 @@ class ThreatDetectionService:
             with trace_operation("post_process_results") as post:
                 explanations = None
                 threshold = None if self.detector is None else self.detector.threshold
-                if scores is not None and threshold is not None:
+                if detector is not None and features is not None and scores is not None and threshold is not None:
                     flagged = np.flatnonzero(scores >= threshold)
                     if flagged.size:
-                        explained = self.detector.explain(frame.iloc[flagged], top_k=self.explain_top_k)  # type: ignore[union-attr]
+                        # Rows of the batch's matrix: window features stay those of the whole batch.
+                        explained = detector.explain_features(features[flagged], top_k=self.explain_top_k)
                         explanations = dict(zip(flagged.tolist(), explained.rows(), strict=True))
                 verdicts = build_verdicts(
                     frame,

@@ -60,12 +60,18 @@ def model_to_verdict_score(scores: FloatArray, threshold: float) -> FloatArray:
 
 def level_of(scores: FloatArray) -> npt.NDArray[np.object_]:
     """The seed's level names for an array of verdict scores."""
-    names = np.array([name for name, _ in LEVELS], dtype=object)
-    bounds = np.array([bound for _, bound in LEVELS])
-    # First bound (from the top) that the score reaches.
-    index = np.argmax(scores[:, None] >= bounds[None, :], axis=1)
-    result: npt.NDArray[np.object_] = names[index]
+    result: npt.NDArray[np.object_] = _LEVEL_NAMES[_level_index(scores)]
     return result
+
+
+_LEVEL_NAMES = np.array([name for name, _ in LEVELS], dtype=object)
+_LEVEL_BOUNDS = np.array([bound for _, bound in LEVELS])
+
+
+def _level_index(scores: FloatArray) -> npt.NDArray[np.intp]:
+    """Position in :data:`LEVELS` of each score's level: the first bound (from the top) it reaches."""
+    index: npt.NDArray[np.intp] = np.argmax(scores[:, None] >= _LEVEL_BOUNDS[None, :], axis=1)
+    return index
 
 
 @dataclass(frozen=True)
@@ -128,9 +134,8 @@ class Verdicts:
         return [name for name, hit in zip(self.detector_names, self.fired[row].tolist(), strict=True) if hit]
 
     def level_counts(self) -> dict[str, int]:
-        values, counts = np.unique(self.level.astype(str), return_counts=True)
-        found = dict(zip(values.tolist(), counts.tolist(), strict=True))
-        return {name: int(found.get(name, 0)) for name, _ in LEVELS}
+        counts = np.bincount(_level_index(self.score), minlength=len(LEVELS))
+        return {name: int(count) for (name, _), count in zip(LEVELS, counts.tolist(), strict=True)}
 
     def record(self, row: int, index: int | None = None) -> dict[str, Any]:
         """One verdict as a JSON-ready dict (the CLI's and API's shape)."""
@@ -144,14 +149,16 @@ class Verdicts:
         }
 
     def to_frame(self, first_index: int = 0) -> pd.DataFrame:
-        """All verdicts as a DataFrame with the record's columns, built without a per-row loop
-        except over rows where a detector fired."""
+        """All verdicts as a DataFrame with the record's columns, built without a per-row loop."""
         n = len(self)
-        empty: list[str] = []
-        detectors = np.empty(n, dtype=object)
-        detectors[:] = [empty] * n
-        for row in np.flatnonzero(self.fired.any(axis=1)).tolist():
-            detectors[row] = self.detectors(row)
+        # One list per distinct combination of detectors, shared by the rows that have it
+        # (read-only: the frame is for writing out).
+        patterns, inverse = np.unique(self.fired, axis=0, return_inverse=True)
+        names = np.asarray(self.detector_names, dtype=object)
+        lists = np.empty(len(patterns), dtype=object)
+        for i, pattern in enumerate(patterns):
+            lists[i] = names[pattern].tolist()
+        detectors = lists[inverse.reshape(-1)]
         return pd.DataFrame(
             {
                 "index": np.arange(first_index, first_index + n),
