@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from securenet.netsec.rules import default_rule_set
 from securenet.netsec.verdicts import (
     THREAT_THRESHOLD,
     Incident,
+    Verdicts,
     build_verdicts,
     level_of,
     merge_incidents,
@@ -120,3 +123,28 @@ def test_empty_batch() -> None:
     verdicts = build_verdicts(frame, model_scores=None, model_threshold=None, model_explanations=None, rule_hits=None)
     assert len(verdicts) == 0
     assert isinstance(verdicts.to_frame(), pd.DataFrame)
+
+
+def test_ndjson_is_one_record_per_line_even_when_text_looks_like_a_record_boundary() -> None:
+    tricky = 'x},{"index":9} / \\n \u00e9'
+    verdicts = Verdicts(
+        np.array([0.5, 0.1]),
+        np.array(["medium", "low"], dtype=object),
+        np.array([True, False]),
+        ("model", "rule"),
+        np.array([[True, False], [False, False]]),
+        np.array([tricky, ""], dtype=object),
+    )
+    text = verdicts.to_ndjson(first_index=3)
+    assert text.endswith("\n")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [r["index"] for r in records] == [3, 4]
+    assert records[0]["explanation"] == tricky
+    assert records[0]["detectors"] == ["model"]
+    assert records == verdicts.to_frame(first_index=3).to_dict(orient="records")
+    assert (
+        Verdicts(
+            np.zeros(0), np.zeros(0, object), np.zeros(0, bool), (), np.zeros((0, 0), bool), np.zeros(0, object)
+        ).to_ndjson()
+        == ""
+    )

@@ -145,13 +145,12 @@ def analyze(
                     )
                     seen = by_source.get(shifted.source)
                     by_source[shifted.source] = shifted if seen is None else merge_incidents([seen, shifted])[0]
-                records = verdicts.to_frame(first_index=chunk.first_index)
-                if output == "ndjson" and len(records):
-                    text = records.to_json(orient="records", lines=True)
-                    out.write(text if text.endswith("\n") else text + "\n")
-                elif output != "ndjson":
+                if output == "ndjson":
+                    out.write(verdicts.to_ndjson(first_index=chunk.first_index))
+                else:
+                    records = verdicts.to_frame(first_index=chunk.first_index)
                     collected.append(records if output == "json" else records.loc[records["is_threat"]])
-                total += len(records)
+                total += len(verdicts)
                 progress.update(task, completed=total)
     except (OSError, MalformedInputError, FeatureSchemaError, ValueError) as exc:
         raise CommandError(str(exc)) from exc

@@ -153,12 +153,15 @@ class Verdicts:
         n = len(self)
         # One list per distinct combination of detectors, shared by the rows that have it
         # (read-only: the frame is for writing out).
-        patterns, inverse = np.unique(self.fired, axis=0, return_inverse=True)
+        # Rows are coded by their detectors as bits (np.unique(axis=0) sorts rows: 10x slower).
+        bits = np.left_shift(1, np.arange(self.fired.shape[1], dtype=np.int64))
+        codes = self.fired.astype(np.int64) @ bits
+        present, inverse = np.unique(codes, return_inverse=True)
         names = np.asarray(self.detector_names, dtype=object)
-        lists = np.empty(len(patterns), dtype=object)
-        for i, pattern in enumerate(patterns):
-            lists[i] = names[pattern].tolist()
-        detectors = lists[inverse.reshape(-1)]
+        lists = np.empty(len(present), dtype=object)
+        for i, code in enumerate(present.tolist()):
+            lists[i] = names[(code & bits) != 0].tolist()
+        detectors = lists[inverse]
         return pd.DataFrame(
             {
                 "index": np.arange(first_index, first_index + n),
@@ -169,6 +172,16 @@ class Verdicts:
                 "explanation": self.explanation,
             }
         )
+
+    def to_ndjson(self, first_index: int = 0) -> str:
+        """The records of :meth:`to_frame` as newline-delimited JSON, one line per verdict."""
+        if not len(self):
+            return ""
+        text = self.to_frame(first_index).to_json(orient="records")
+        # pandas' own lines=True re-scans the whole array for top-level commas, which cost
+        # a third of the writing. Every record starts with the key "index", and a '"' inside
+        # a JSON string is always escaped, so '},{"index":' only ever joins two records.
+        return text[1:-1].replace('},{"index":', '}\n{"index":') + "\n"
 
 
 def _explain_model_rows(rows: npt.NDArray[np.intp], features: list[list[tuple[str, float]]]) -> dict[int, str]:
