@@ -773,9 +773,10 @@ def _split_delimited(
             header=None,
             names=list(range(len(names))),
             usecols=usecols,
-            # Text stays text; numeric columns are left to the parser's own (fast) inference and
-            # fall back to pd.to_numeric only when a chunk holds something else.
-            dtype={i: str for i, role in enumerate(roles) if role in (_Role.TEXT, _Role.LABEL)},
+            # Text stays text, as object arrays (factorizing pandas' str dtype cost 1.5x more);
+            # numeric columns are left to the parser's own (fast) inference and fall back to
+            # pd.to_numeric only when a chunk holds something else.
+            dtype={i: object for i, role in enumerate(roles) if role in (_Role.TEXT, _Role.LABEL)},
             keep_default_na=False,
             na_values=sorted(missing),
             quoting=csv.QUOTE_NONE,  # quoted input took the other path, so quotes are literal
