@@ -131,7 +131,12 @@ def test_malformed_record_names_file_line_and_field(tmp_path: Path, kdd_files, m
         app, ["analyze", "-f", "nsl-kdd", str(bad), "--model", str(model), "-o", "ndjson", "--on-error", "skip"]
     )
     assert skipped.exit_code == 0
-    assert len(skipped.stdout.splitlines()) == 4
+    # One line per input record, in order: the skipped one is an error object at its index.
+    lines = [json.loads(line) for line in skipped.stdout.splitlines()]
+    assert [line["index"] for line in lines] == [0, 1, 2, 3, 4]
+    assert "score" not in lines[2]
+    assert "bad.txt:3" in lines[2]["error"] and "src_bytes" in lines[2]["error"]
+    assert all("score" in line for i, line in enumerate(lines) if i != 2)
     assert "1 malformed record(s) skipped" in skipped.stderr
 
 

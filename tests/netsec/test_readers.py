@@ -384,7 +384,7 @@ def test_csv_extra_decided_numeric_rejects_text_later(tmp_path: Path) -> None:
 
     chunks = list(read_flows(write(tmp_path, text), "csv", chunk_size=2, stats=stats))
 
-    assert [list(c.frame["x_rate"]) for c in chunks] == [[1.5, 2.0]]
+    assert [list(c.frame["x_rate"]) for c in chunks] == [[1.5, 2.0], []]
     assert [(e.line, e.field) for e in stats.errors] == [(4, "rate")]
 
 
@@ -617,6 +617,19 @@ def test_skipped_records_do_not_shift_first_index(tmp_path: Path) -> None:
     ]
 
 
+def test_skipped_records_keep_their_place_among_all_records(tmp_path: Path) -> None:
+    bad = (1, 4, 6, 7, 8)
+    text = CSV_HEADER + "".join("80,tcp,x,1\n" if i in bad else f"{i},tcp,1,1\n" for i in range(10))
+
+    chunks = list(read_flows(write(tmp_path, text), "csv", chunk_size=3))
+
+    # Every record has one position, kept or skipped; a chunk of only bad records still comes out.
+    assert [c.record_positions().tolist() for c in chunks] == [[0, 2], [3, 5], [], [9]]
+    assert [[i for i, _ in c.skipped] for c in chunks] == [[1], [4], [6, 7, 8], []]
+    assert [e.line for c in chunks for _, e in c.skipped] == [i + 2 for i in bad]  # after the header
+    assert all(c.frame["orig_p"].tolist() == c.record_positions().astype(float).tolist() for c in chunks)
+
+
 def test_error_list_is_capped_but_every_skip_is_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     text = CSV_HEADER + "80,tcp,1,1\n" + "80,tcp,-1,1\n" * 250
     stats = ReadStats()
@@ -700,7 +713,9 @@ def test_large_zeek_logs_keep_line_numbers_and_chunk_sizes_across_read_blocks(
     # starts; the bad record (the 13th candidate, after 8 header lines) is one of them.
     expected = sizes(41)
     expected[12 // chunk_size] -= 1
-    assert [len(c.frame) for c in chunks] == [size for size in expected if size] + sizes(25)
+    # A chunk whose every record was bad still comes out (empty), carrying its errors.
+    assert [len(c.frame) for c in chunks] == expected + sizes(25)
+    assert [e.line for c in chunks for _, e in c.skipped] == [bad_line]
     assert [e.line for e in stats.errors] == [bad_line]
     frame = pd.concat([c.frame for c in chunks], ignore_index=True)
     assert list(frame["uid"]) == [f"C{i:04d}" for i in range(40)] + [f"C{i:04d}" for i in range(25)]

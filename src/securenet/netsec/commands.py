@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,7 +23,7 @@ from rich.table import Table
 
 from securenet.netsec.features import FeatureSchemaError
 from securenet.netsec.models import FlowAnomalyDetector, ModelError
-from securenet.netsec.readers import FORMATS, MalformedInputError, ReadStats, read_all, read_flows
+from securenet.netsec.readers import FORMATS, MalformedInputError, ReadStats, RecordError, read_all, read_flows
 from securenet.netsec.service import ThreatDetectionService
 from securenet.netsec.verdicts import LEVELS, Incident, merge_incidents
 
@@ -61,6 +63,18 @@ def _read_ahead(items: Iterator[T]) -> Iterator[T]:
             wait([pending])  # a read in flight ends before the reader is closed
             if isinstance(items, Generator):
                 items.close()
+
+
+def _with_skipped(text: str, positions: npt.NDArray[np.int64], skipped: tuple[tuple[int, RecordError], ...]) -> str:
+    """Interleave an error object for each skipped record with the verdict lines, by index.
+
+    So that ``--output ndjson`` has one line per input record, skipped ones included.
+    """
+    if not skipped:
+        return text
+    lines = [*text.splitlines(keepends=True), *(json.dumps({"index": i, "error": str(e)}) + "\n" for i, e in skipped)]
+    order = np.argsort(np.concatenate([positions, np.array([i for i, _ in skipped], dtype=np.int64)]), kind="stable")
+    return "".join(lines[i] for i in order.tolist())
 
 
 def _report_skips(stats: ReadStats, err: TextIO) -> None:
@@ -162,18 +176,19 @@ def analyze(
                 verdicts = result.verdicts
                 for level, count in verdicts.level_counts().items():
                     counts[level] += count
+                positions = chunk.record_positions()
                 for incident in verdicts.incidents:
                     # Merge per source as chunks arrive: re-merging every incident seen so
                     # far on each chunk would cost time quadratic in the file's length.
                     shifted = dataclasses.replace(
-                        incident, sample_rows=tuple(r + chunk.first_index for r in incident.sample_rows)
+                        incident, sample_rows=tuple(positions[list(incident.sample_rows)].tolist())
                     )
                     seen = by_source.get(shifted.source)
                     by_source[shifted.source] = shifted if seen is None else merge_incidents([seen, shifted])[0]
                 if output == "ndjson":
-                    out.write(verdicts.to_ndjson(first_index=chunk.first_index))
+                    out.write(_with_skipped(verdicts.to_ndjson(first_index=positions), positions, chunk.skipped))
                 else:
-                    records = verdicts.to_frame(first_index=chunk.first_index)
+                    records = verdicts.to_frame(first_index=positions)
                     collected.append(records if output == "json" else records.loc[records["is_threat"]])
                 total += len(verdicts)
                 progress.update(task, completed=total)

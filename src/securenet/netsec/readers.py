@@ -206,6 +206,17 @@ class FlowChunk:
     frame: pd.DataFrame  # canonical columns (normalize_frame), RangeIndex
     labels: pd.Series | None  # string labels aligned with frame, when the input has them
     first_index: int  # 0-based index of frame's first row among all records kept so far
+    #: 0-based position of each row among all records of the input, skipped ones included
+    #: (None when no record was ever skipped: then it is ``first_index + row``).
+    record_index: npt.NDArray[np.int64] | None = None
+    #: The records skipped in this chunk (``on_error="skip"``): (record index, error), in order.
+    skipped: tuple[tuple[int, RecordError], ...] = ()
+
+    def record_positions(self) -> npt.NDArray[np.int64]:
+        """Each row's 0-based position among all input records."""
+        if self.record_index is not None:
+            return self.record_index
+        return np.arange(self.first_index, self.first_index + len(self.frame), dtype=np.int64)
 
 
 def read_flows(
@@ -283,23 +294,34 @@ def _read(
     with _open_text(path) as text:
         blocks = _line_blocks(text, shown)
         for chunk in _raw_chunks(fmt, blocks, shown, chunk_size, column_map):
-            frame, labels, rejects = _to_flows(chunk)
+            frame, labels, kept_lines, rejects = _to_flows(chunk)
             rejected = sum(len(group.lines) for group in rejects)
+            record_index = None
+            skipped_here: tuple[tuple[int, RecordError], ...] = ()
             if rejected:
                 if on_error == "fail":
                     raise MalformedInputError(_first_errors(rejects, 1, shown)[0])
+                errors = _first_errors(rejects, rejected, shown)  # all of them: each gets its own output
                 room = max(0, MAX_RECORDED_ERRORS - len(stats.errors))
                 to_warn = max(0, _WARN_FIRST - warned)
-                errors = _first_errors(rejects, max(room, to_warn), shown)
                 stats.errors.extend(errors[:room])
                 for error in errors[:to_warn]:
                     logger.warning("skipping malformed record: %s", error)
                 warned += min(to_warn, len(errors))
+                # Records are lines, so a record's position is its line's rank in the chunk.
+                first = kept + skipped
+                error_lines = np.array([e.line for e in errors], dtype=np.int64)
+                records = np.sort(np.concatenate([kept_lines, error_lines]))
+                record_index = first + np.searchsorted(records, kept_lines)
+                ranks = first + np.searchsorted(records, error_lines)
+                skipped_here = tuple(zip(ranks.tolist(), errors, strict=True))
                 stats.skipped += rejected
                 skipped += rejected
-            if len(frame):
+            elif skipped:
+                record_index = np.arange(kept + skipped, kept + skipped + len(frame), dtype=np.int64)
+            if len(frame) or skipped_here:
                 stats.rows += len(frame)
-                yield FlowChunk(frame, labels, kept)
+                yield FlowChunk(frame, labels, kept, record_index, skipped_here)
                 kept += len(frame)
     if skipped > warned:
         logger.warning("%s: skipped %d malformed records in all (%d logged above)", shown, skipped, warned)
@@ -823,7 +845,8 @@ def _split_quoted(
 # Conversion: raw source columns to the canonical frame, with one problem code per value.
 
 
-def _to_flows(chunk: _RawChunk) -> tuple[pd.DataFrame, pd.Series | None, list[_Rejects]]:
+def _to_flows(chunk: _RawChunk) -> tuple[pd.DataFrame, pd.Series | None, _IntArray, list[_Rejects]]:
+    """The canonical frame, its labels, the physical line of each of its rows, and the rejects."""
     raw = chunk.raw
     n = len(raw)
     out: dict[str, pd.Series] = {}
@@ -870,7 +893,7 @@ def _to_flows(chunk: _RawChunk) -> tuple[pd.DataFrame, pd.Series | None, list[_R
         table = table[keep].reset_index(drop=True)
         if labels is not None:
             labels = labels[keep].reset_index(drop=True)
-    return _canonical(table), labels, [*chunk.rejects, _Rejects(chunk.lines[bad_rows], describe)]
+    return _canonical(table), labels, chunk.lines[keep], [*chunk.rejects, _Rejects(chunk.lines[bad_rows], describe)]
 
 
 def _canonical(table: pd.DataFrame) -> pd.DataFrame:

@@ -148,12 +148,18 @@ class Verdicts:
             "explanation": str(self.explanation[row]),
         }
 
-    def to_frame(self, first_index: int = 0) -> pd.DataFrame:
-        """All verdicts as a DataFrame with the record's columns, built without a per-row loop."""
+    def to_frame(self, first_index: int | npt.NDArray[np.int64] = 0) -> pd.DataFrame:
+        """All verdicts as a DataFrame with the record's columns, built without a per-row loop.
+
+        ``first_index`` numbers the rows from there, or is the index of each row.
+        """
         n = len(self)
+        index = np.arange(first_index, first_index + n) if isinstance(first_index, int) else first_index
+        if len(index) != n:
+            raise ValueError(f"{len(index)} indices for {n} verdicts")
         # One list per distinct combination of detectors, shared by the rows that have it
-        # (read-only: the frame is for writing out).
-        # Rows are coded by their detectors as bits (np.unique(axis=0) sorts rows: 10x slower).
+        # (read-only: the frame is for writing out). Rows are coded by their detectors as
+        # bits (np.unique(axis=0) sorts whole rows: 10x slower).
         bits = np.left_shift(1, np.arange(self.fired.shape[1], dtype=np.int64))
         codes = self.fired.astype(np.int64) @ bits
         present, inverse = np.unique(codes, return_inverse=True)
@@ -164,7 +170,7 @@ class Verdicts:
         detectors = lists[inverse]
         return pd.DataFrame(
             {
-                "index": np.arange(first_index, first_index + n),
+                "index": index,
                 "score": np.round(self.score, 6),
                 "level": self.level,
                 "is_threat": self.is_threat,
@@ -173,11 +179,11 @@ class Verdicts:
             }
         )
 
-    def to_ndjson(self, first_index: int = 0) -> str:
+    def to_ndjson(self, first_index: int | npt.NDArray[np.int64] = 0) -> str:
         """The records of :meth:`to_frame` as newline-delimited JSON, one line per verdict."""
         if not len(self):
             return ""
-        text = self.to_frame(first_index).to_json(orient="records")
+        text: str = self.to_frame(first_index).to_json(orient="records")
         # pandas' own lines=True re-scans the whole array for top-level commas, which cost
         # a third of the writing. Every record starts with the key "index", and a '"' inside
         # a JSON string is always escaped, so '},{"index":' only ever joins two records.
