@@ -9,10 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -38,31 +36,8 @@ PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 TABLE_ROWS = 50
 
 
-T = TypeVar("T")
-
-
 class CommandError(Exception):
     """A failure the user can act on; its message is printed as is."""
-
-
-def _read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """Yield from ``items`` while the next one is produced on a worker thread.
-
-    Reading and parsing the next chunk then overlaps with analysing this one, whose
-    heaviest steps (the forest's tree walks, the prototype products) run without the GIL.
-    One chunk is read ahead at most, so memory stays flat; a reader error is raised here,
-    in order, when its chunk would have been yielded.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="securenet-read") as pool:
-        pending = pool.submit(next, items, None)
-        try:
-            while (item := pending.result()) is not None:
-                pending = pool.submit(next, items, None)
-                yield item
-        finally:
-            wait([pending])  # a read in flight ends before the reader is closed
-            if isinstance(items, Generator):
-                items.close()
 
 
 def _with_skipped(text: str, positions: npt.NDArray[np.int64], skipped: tuple[tuple[int, RecordError], ...]) -> str:
@@ -171,7 +146,7 @@ def analyze(
     try:
         with progress:
             task = progress.add_task("flows", total=None)
-            for chunk in _read_ahead(read_flows(str(file), fmt, on_error=on_error, stats=stats)):  # type: ignore[arg-type]
+            for chunk in read_flows(str(file), fmt, on_error=on_error, stats=stats):  # type: ignore[arg-type]
                 result = service.analyze(chunk.frame, "cli")
                 verdicts = result.verdicts
                 for level, count in verdicts.level_counts().items():
