@@ -3,7 +3,10 @@
 One test upstream (the official SDK's server, streamable HTTP, its own process) and
 one gateway (`create_gateway_app`, uvicorn on loopback, SQLite, telemetry as
 configured by OTEL_*), driven by the official SDK client from this process. Calls
-alternate between the two paths so both see the same machine. Target: <= +2 ms at p50.
+alternate between the two paths so both see the same machine; warm-up calls are not
+counted. "protocol mode" is the client's `Client(mode=...)` on both paths; the gateway's
+own hop to the upstream negotiates its era on its own (2026-07-28 against an SDK 2.3
+upstream), and the line under each mode says what each hop ran. Target: <= +2 ms at p50.
 
     .venv/bin/python benchmarks/mcp_latency.py [--calls 300]
 """
@@ -39,6 +42,7 @@ async def measure(direct_url: str, gateway_url: str, calls: int, mode: str) -> d
     timings: dict[str, list[float]] = {"direct": [], "gateway": []}
     async with Client(direct_url, mode=mode) as direct, Client(gateway_url, mode=mode) as gateway:
         clients = {"direct": direct, "gateway": gateway}
+        print(f"  eras: client->upstream {direct.protocol_version}, client->gateway {gateway.protocol_version}")
         for client in clients.values():  # warm-up: connections, pins, caches
             await client.list_tools()
             for _ in range(20):
@@ -64,10 +68,10 @@ def main() -> None:
         app = create_gateway_app(Settings(), [UpstreamSpec("tools", url=upstream.url)])
         with uvicorn_in_thread(app) as port:
             for mode in ("legacy", "auto"):
+                print(f"protocol mode {mode}: {args.calls} calls each, interleaved")
                 timings = anyio.run(measure, upstream.url, f"http://127.0.0.1:{port}/mcp/tools", args.calls, mode)
                 d50, g50 = percentile(timings["direct"], 0.5), percentile(timings["gateway"], 0.5)
                 d99, g99 = percentile(timings["direct"], 0.99), percentile(timings["gateway"], 0.99)
-                print(f"protocol mode {mode}: {args.calls} calls each, interleaved")
                 for name, p50, p99 in (("direct", d50, d99), ("gateway", g50, g99)):
                     mean = statistics.mean(timings[name])
                     print(f"  {name:8} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  mean {mean:6.2f} ms")

@@ -15,6 +15,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
 from typer.testing import CliRunner
 
 from securenet.api.gateway import create_gateway_app
@@ -24,7 +25,7 @@ from securenet.mcp.gateway import BLOCKED_CODE, UpstreamSpec
 from securenet.store.database import Database
 from securenet.store.schema import Analysis, SecurityEvent
 from tests.mcp.upstream.harness import ROOT, http_upstream, reset_mcp_sdk_tracer, uvicorn_in_thread
-from tests.mcp.upstream.server import read_call_log
+from tests.mcp.upstream.server import build_server, read_call_log
 
 SECRET = "AKIAZ7QW3RTY5UIOP2LK"  # shaped like an AWS access key id, not the documentation example
 
@@ -178,3 +179,33 @@ async def test_verdicts_are_stored_with_trace_ids(gateway: dict[str, Any]) -> No
     details = rows[0].details or {}
     assert details["method"] == "tools/call"
     assert SECRET not in json.dumps(details)
+
+
+class ClientPorts:
+    """ASGI wrapper that records the peer port of every HTTP request: one port is one TCP connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.ports: list[int] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("client"):
+            self.ports.append(scope["client"][1])
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_calls_reuse_one_upstream_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("SECURENET_DATA_DIR", str(tmp_path / "data"))
+    upstream = ClientPorts(build_server().streamable_http_app(streamable_http_path="/mcp", host="127.0.0.1"))
+    with uvicorn_in_thread(upstream) as upstream_port:
+        app = create_gateway_app(Settings(), [UpstreamSpec("tools", url=f"http://127.0.0.1:{upstream_port}/mcp")])
+        with uvicorn_in_thread(app) as port:
+            async with Client(f"http://127.0.0.1:{port}/mcp/tools", mode=mode) as client:
+                await client.call_tool("add", {"a": 1, "b": 1})  # warm: lists and judges the tools first
+                seen = len(upstream.ports)
+                for i in range(10):
+                    assert text_of(await client.call_tool("add", {"a": i, "b": 1})) == str(i + 1)
+    # Ten calls, ten upstream requests, one kept-alive TCP connection (not a connect per call).
+    assert len(upstream.ports[seen:]) >= 10
+    assert len(set(upstream.ports[seen:])) == 1

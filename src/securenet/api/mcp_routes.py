@@ -86,8 +86,12 @@ class McpGateway:
         security = TransportSecuritySettings(
             allowed_hosts=list(allowed_hosts), allowed_origins=[f"http://{h}" for h in allowed_hosts]
         )
+        # JSON responses instead of SSE streams: the gateway sends no request-scoped messages
+        # (list_changed goes out on the session's GET stream, 2026-07-28 listens are SSE either
+        # way), and a JSON body is cheaper to write and lets SDK clients keep their connection,
+        # where they drop it after every SSE answer. See docs/notes/mcp-sdk.md, section 9.
         self.managers = {
-            name: StreamableHTTPSessionManager(app=server, security_settings=security)
+            name: StreamableHTTPSessionManager(app=server, security_settings=security, json_response=True)
             for name, server in self.servers.items()
         }
 

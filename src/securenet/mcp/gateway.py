@@ -96,14 +96,17 @@ class UpstreamConnection:
         *,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
-        mode: str = "legacy",
+        mode: str | None = None,
     ) -> None:
         self.spec = spec
-        #: "legacy" (initialize handshake, one session) or "auto" (2026-07-28 when the upstream
-        #: offers it). Legacy is the default: over streamable HTTP the SDK's 2026-07-28 exchange
-        #: costs ~45 ms per call on loopback against ~4.5 ms for a legacy session (measured,
-        #: benchmarks/mcp_latency.py), and every 2.x server speaks the handshake.
-        self.mode = mode
+        #: "auto" (2026-07-28 when the upstream offers it, else the initialize handshake) or
+        #: "legacy" (always the handshake). HTTP upstreams default to "auto" because it is the
+        #: only era in which the SDK client keeps its connection: a handshake-era upstream answers
+        #: over SSE, and the client closes each SSE response as soon as the result arrives, before
+        #: the chunked body ends, so httpcore drops the connection and every call pays a new TCP
+        #: connect. A 2026-07-28 answer is a plain JSON body, read to the end, and the connection
+        #: goes back to the pool. stdio has no connection to keep and stays on the handshake.
+        self.mode = mode or ("auto" if spec.url is not None else "legacy")
         self.cwd = cwd
         self.env = dict(env) if env else None
         self.client: Client | None = None

@@ -57,6 +57,7 @@ def test_default_analyzers_satisfy_the_protocol() -> None:
         "prompt_injection",
         "secrets",
         "argument_injection",
+        "text_classifier",
     ]
     for analyzer in DEFAULT_ANALYZERS:
         assert isinstance(analyzer, Analyzer)

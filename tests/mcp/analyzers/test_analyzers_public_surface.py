@@ -17,10 +17,13 @@ def test_public_names() -> None:
         "Channel",
         "Finding",
         "PromptInjectionAnalyzer",
+        "RULE_ANALYZERS",
         "Rule",
         "SecretAnalyzer",
         "SecretDetector",
         "Severity",
+        "TextClassifier",
+        "TextClassifierAnalyzer",
         "ToolPoisoningAnalyzer",
         "analyze_text",
         "analyze_tool_definition",
@@ -36,9 +39,19 @@ def test_public_names() -> None:
 
 
 def test_private_modules_declare_their_exports() -> None:
-    from securenet.mcp.analyzers import _filters, _patterns, _pipeline, _rules, _secrets, _text, _types
+    from securenet.mcp.analyzers import (
+        _classifier,
+        _corpus,
+        _filters,
+        _patterns,
+        _pipeline,
+        _rules,
+        _secrets,
+        _text,
+        _types,
+    )
 
-    for module in (_filters, _patterns, _pipeline, _rules, _secrets, _text, _types):
+    for module in (_classifier, _corpus, _filters, _patterns, _pipeline, _rules, _secrets, _text, _types):
         assert len(module.__all__) == len(set(module.__all__)), module.__name__
         for name in module.__all__:
             assert hasattr(module, name), (module.__name__, name)

@@ -92,7 +92,8 @@ def test_flags_poisoned_descriptions(text: str, category: str) -> None:
     findings = analyze_text(text, CHANNEL)
     assert risk_score(findings) >= 0.7, findings
     assert category in {f.category for f in findings if severity_rank(f.severity) >= 2}, findings
-    assert all(f.analyzer == "tool_poisoning" for f in findings)
+    # The learned classifier may add its own finding; every rule finding is tool poisoning's.
+    assert all(f.analyzer in ("tool_poisoning", "text_classifier") for f in findings)
 
 
 @pytest.mark.parametrize("text", NO_FLAG)

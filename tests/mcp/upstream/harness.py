@@ -129,7 +129,7 @@ def uvicorn_in_thread(app: ASGIApp, host: str = "127.0.0.1", *, startup_timeout:
     The socket is bound before the thread starts (port 0 -> free port, no race). The app's lifespan runs, so
     SDK session managers are started and stopped properly.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY: see server.run_http
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="none"))

@@ -428,7 +428,9 @@ def run_http(
     app = server.streamable_http_app(
         streamable_http_path=path, stateless_http=stateless, json_response=json_response, host=host
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it a keep-alive client waits ~40 ms (Nagle against delayed ACK) for every response body.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

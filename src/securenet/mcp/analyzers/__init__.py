@@ -4,16 +4,20 @@ Every MCP message is analysed without an LLM call or a model download: a tool de
 for poisoning (:class:`ToolPoisoningAnalyzer`), a tool result or user message for prompt
 injection (:class:`PromptInjectionAnalyzer`), tool-call arguments for secrets
 (:class:`SecretAnalyzer`) and for shell injection, path traversal and exfiltration
-endpoints (:class:`ArgumentInjectionAnalyzer`).
+endpoints (:class:`ArgumentInjectionAnalyzer`). Next to these rule tables, a small learned
+classifier (:class:`TextClassifierAnalyzer`, shipped as JSON) scores natural-language text
+for injection; its findings add to the rules' in :func:`risk_score`.
 
     findings = analyze_text(text, "tool_output")
     score = risk_score(findings)
 """
 
 from securenet.mcp.analyzers._arguments import ArgumentInjectionAnalyzer
+from securenet.mcp.analyzers._classifier import TextClassifier, TextClassifierAnalyzer
 from securenet.mcp.analyzers._filters import FILTERS, register_filter
 from securenet.mcp.analyzers._pipeline import (
     DEFAULT_ANALYZERS,
+    RULE_ANALYZERS,
     SEVERITY_BANDS,
     analyze_text,
     analyze_tool_definition,
@@ -31,6 +35,7 @@ __all__ = [
     "CHANNELS",
     "DEFAULT_ANALYZERS",
     "FILTERS",
+    "RULE_ANALYZERS",
     "SEVERITIES",
     "SEVERITY_BANDS",
     "Analyzer",
@@ -42,6 +47,8 @@ __all__ = [
     "SecretAnalyzer",
     "SecretDetector",
     "Severity",
+    "TextClassifier",
+    "TextClassifierAnalyzer",
     "ToolPoisoningAnalyzer",
     "analyze_text",
     "analyze_tool_definition",

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from securenet.mcp.analyzers._arguments import ArgumentInjectionAnalyzer
+from securenet.mcp.analyzers._classifier import TextClassifierAnalyzer
 from securenet.mcp.analyzers._prompt_injection import PromptInjectionAnalyzer
 from securenet.mcp.analyzers._secrets import SecretAnalyzer
 from securenet.mcp.analyzers._tool_poisoning import ToolPoisoningAnalyzer, iter_tool_texts
@@ -13,6 +14,7 @@ from securenet.mcp.analyzers._types import Analyzer, Channel, Finding, Severity,
 
 __all__ = [
     "DEFAULT_ANALYZERS",
+    "RULE_ANALYZERS",
     "SEVERITY_BANDS",
     "analyze_text",
     "analyze_tool_definition",
@@ -20,13 +22,16 @@ __all__ = [
     "risk_score",
 ]
 
-DEFAULT_ANALYZERS: Final[tuple[Analyzer, ...]] = (
+RULE_ANALYZERS: Final[tuple[Analyzer, ...]] = (
     ToolPoisoningAnalyzer(),
     PromptInjectionAnalyzer(),
     SecretAnalyzer(),
     ArgumentInjectionAnalyzer(),
 )
-"""Every built-in analyzer, in the order they run."""
+"""The rule-based analyzers, in the order they run."""
+
+DEFAULT_ANALYZERS: Final[tuple[Analyzer, ...]] = (*RULE_ANALYZERS, TextClassifierAnalyzer())
+"""Every built-in analyzer: the rules, then the learned text classifier (its model loads on first use)."""
 
 SEVERITY_BANDS: Final[Mapping[Severity, tuple[float, float]]] = {
     "low": (0.2, 0.45),
