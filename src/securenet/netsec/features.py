@@ -133,10 +133,23 @@ def _window_flags(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
     if "conn_state" not in frame.columns:
         zeros = np.zeros(len(frame))
         return zeros, zeros
-    states = frame["conn_state"].astype("string")
-    syn_error = states.isin(_SYN_ERROR_STATES).to_numpy(dtype=np.float64, na_value=0.0)
-    rejected = states.isin(_REJECT_STATES).to_numpy(dtype=np.float64, na_value=0.0)
+    codes, states = _text_codes(frame, "conn_state")
+    syn_error = np.append(np.isin(states, list(_SYN_ERROR_STATES)), False)[codes].astype(np.float64)
+    rejected = np.append(np.isin(states, list(_REJECT_STATES)), False)[codes].astype(np.float64)
     return syn_error, rejected
+
+
+def _text_codes(frame: pd.DataFrame, column: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """Codes (-1 for missing) of a text column's values as strings, and the distinct strings.
+
+    Values are hashed once as they are (factorizing pandas' string dtype instead cost twice as
+    much); the few distinct ones are then made strings, so 5 and "5" still share a code.
+    """
+    codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object), use_na_sentinel=True)
+    text = np.array([u if type(u) is str else str(u) for u in uniques], dtype=object)
+    merged, names = pd.factorize(text)
+    recode = np.append(merged, -1)  # code -1 (missing) stays -1
+    return recode[codes].astype(np.int64), np.asarray(names, dtype=object)
 
 
 def _search(
@@ -177,7 +190,9 @@ def _distinct_in_window(
     Each occurrence keeps its (group, value) pair alive over [t, t + window]. Occurrences
     of a pair less than a window apart merge into one run, so a pair is counted at time
     t exactly when one of its runs covers t, and the distinct count is
-    #(run starts <= t) - #(run ends < t) within the group: two binary searches.
+    #(run starts <= t) - #(run ends < t) within the group: two binary searches. Keys are
+    ``group * span + time`` and every run starts and ends inside its group's key range, so
+    the earlier groups' starts and ends, equally many, cancel out of the difference.
     ``order``, when given, sorts ``group * span + t`` (as :func:`_sliding_counts` returns).
     """
     valid = value >= 0
@@ -198,12 +213,9 @@ def _distinct_in_window(
     starts = np.sort(group_sorted[new_run] * span + t_sorted[new_run])
     ends = np.sort(group_sorted[last_of_run] * span + t_sorted[last_of_run] + window)
     query = group * span + t
-    base = group * span
     if order is None:
         order = np.argsort(query, kind="stable")
-    started = _search(starts, query, "right", order) - _search(starts, base, "left", order)
-    ended = _search(ends, query, "left", order) - _search(ends, base, "left", order)
-    result: IntArray = started - ended
+    result: IntArray = _search(starts, query, "right", order) - _search(ends, query, "left", order)
     return result
 
 
@@ -231,9 +243,7 @@ def window_traffic_features(frame: pd.DataFrame, window_seconds: float) -> dict[
     span = int(t.max(initial=0)) + window + 1
     syn_error, rejected = _window_flags(frame)
     codes = {
-        column: pd.factorize(frame[column].astype("string"), use_na_sentinel=True)[0].astype(np.int64)
-        if column in frame.columns
-        else np.full(n, -1, dtype=np.int64)
+        column: _text_codes(frame, column)[0] if column in frame.columns else np.full(n, -1, dtype=np.int64)
         for column in ("orig_h", "resp_h")
     }
     ports = (
