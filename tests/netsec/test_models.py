@@ -94,19 +94,51 @@ def test_each_component_scores_alone(components: tuple[str, ...], split: dict[st
 
 
 def test_micro_batches_give_the_same_scores(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:
-    calls: list[int] = []
     small = FlowAnomalyDetector(batch_size=97)
-    small.__dict__.update({k: v for k, v in detector.__dict__.items() if k != "batch_size"})
+    small.__dict__.update({k: v for k, v in detector.__dict__.items() if k not in ("batch_size", "_paths")})
+    calls: list[tuple[str, int]] = []
     original = small._component_score
 
     def spy(fitted: Any, name: str, features: np.ndarray) -> np.ndarray:
-        calls.append(len(features))
+        calls.append((name, len(features)))
         return original(fitted, name, features)
 
+    walks: list[int] = []
+    forest = small._require_fitted().iforest
+    assert forest is not None
+    first_tree = forest.estimators_[0].tree_
+
+    class CountingTree:  # Cython trees take no new attributes: wrap one to count rows per walk
+        def __getattr__(self, name: str) -> Any:
+            return getattr(first_tree, name)
+
+        def apply(self, rows: np.ndarray) -> np.ndarray:
+            walks.append(len(rows))
+            return first_tree.apply(rows)  # type: ignore[no-any-return]
+
     small._component_score = spy  # type: ignore[method-assign]
+    small._paths = IsolationPathScorer(forest, block_rows=97)
+    small._paths.trees[0] = CountingTree()
     np.testing.assert_allclose(small.score(split["valid"]), detector.score(split["valid"]), rtol=1e-12)
-    assert max(calls) == 97
-    assert len(calls) == 2 * int(np.ceil(len(split["valid"]) / 97))
+    n = len(split["valid"])
+    knn = [size for name, size in calls if name == "knn"]
+    assert max(knn) == 97 and len(knn) == int(np.ceil(n / 97))
+    # The forest gets the whole batch (to order its rows) and walks it in blocks of batch_size.
+    assert [size for name, size in calls if name == "iforest"] == [n]
+    assert max(walks) == 97 and len(walks) == int(np.ceil(n / 97))
+
+
+def test_forest_scores_match_scikit_learn_in_input_order(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:
+    forest = detector._require_fitted().iforest
+    assert forest is not None
+    features = detector.transform(split["valid"])
+    scorer = IsolationPathScorer(forest, block_rows=500)
+    assert scorer.sort_columns.size > 0  # rows are reordered for the walks...
+    np.testing.assert_allclose(
+        scorer.anomaly(features), -forest.score_samples(features), rtol=1e-12
+    )  # ...not the scores
+    shuffled = np.random.default_rng(0).permutation(len(features))
+    np.testing.assert_allclose(scorer.anomaly(features[shuffled]), scorer.anomaly(features)[shuffled], rtol=1e-12)
 
 
 def test_explain_names_the_feature_that_moved(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:

