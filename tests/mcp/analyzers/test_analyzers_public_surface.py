@@ -40,6 +40,7 @@ def test_public_names() -> None:
 
 def test_private_modules_declare_their_exports() -> None:
     from securenet.mcp.analyzers import (
+        _anchors,
         _classifier,
         _corpus,
         _filters,
@@ -51,7 +52,7 @@ def test_private_modules_declare_their_exports() -> None:
         _types,
     )
 
-    for module in (_classifier, _corpus, _filters, _patterns, _pipeline, _rules, _secrets, _text, _types):
+    for module in (_anchors, _classifier, _corpus, _filters, _patterns, _pipeline, _rules, _secrets, _text, _types):
         assert len(module.__all__) == len(set(module.__all__)), module.__name__
         for name in module.__all__:
             assert hasattr(module, name), (module.__name__, name)

@@ -9,6 +9,7 @@ from securenet.mcp.analyzers._arguments import ArgumentInjectionAnalyzer
 from securenet.mcp.analyzers._classifier import TextClassifierAnalyzer
 from securenet.mcp.analyzers._prompt_injection import PromptInjectionAnalyzer
 from securenet.mcp.analyzers._secrets import SecretAnalyzer
+from securenet.mcp.analyzers._text import shared_normalization
 from securenet.mcp.analyzers._tool_poisoning import ToolPoisoningAnalyzer, iter_tool_texts
 from securenet.mcp.analyzers._types import Analyzer, Channel, Finding, Severity, severity_rank
 
@@ -65,9 +66,10 @@ def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
 def analyze_text(text: str, channel: Channel, analyzers: Sequence[Analyzer] = DEFAULT_ANALYZERS) -> list[Finding]:
     """Findings of every analyzer that applies to ``channel``, deduplicated, in text order."""
     findings: list[Finding] = []
-    for analyzer in analyzers:
-        if channel in analyzer.channels:
-            findings.extend(analyzer.analyze(text, channel))
+    with shared_normalization():
+        for analyzer in analyzers:
+            if channel in analyzer.channels:
+                findings.extend(analyzer.analyze(text, channel))
     return dedupe_findings(findings)
 
 

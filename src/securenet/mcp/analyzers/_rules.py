@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Final
 
+from securenet.mcp.analyzers._anchors import iter_matches
 from securenet.mcp.analyzers._filters import first_skipping_filter
 from securenet.mcp.analyzers._text import (
     ANSI_RE,
@@ -69,15 +70,20 @@ def _line_around(text: str, start: int, end: int) -> str:
     return text[line_start : line_end if line_end != -1 else len(text)]
 
 
-def scan_rules(analyzer: str, rules: Iterable[Rule], norm: NormalizedText, channel: Channel) -> list[Finding]:
-    """Run every rule that applies to ``channel`` over ``norm``; offsets are original."""
+def scan_rules(
+    analyzer: str, rules: Iterable[Rule], norm: NormalizedText, channel: Channel, *, first_only: bool = False
+) -> list[Finding]:
+    """Run every rule that applies to ``channel`` over ``norm``; offsets are original.
+
+    With ``first_only`` the scan stops at the first finding.
+    """
     findings: list[Finding] = []
     text = norm.text
     for rule in rules:
         if rule.channels is not None and channel not in rule.channels:
             continue
         count = 0
-        for m in rule.pattern.finditer(text):
+        for m in iter_matches(rule.pattern, text):
             s, e = m.span()
             if e == s:
                 continue
@@ -107,6 +113,8 @@ def scan_rules(analyzer: str, rules: Iterable[Rule], norm: NormalizedText, chann
                     confidence=rule.confidence,
                 )
             )
+            if first_only:
+                return findings
             count += 1
             if count >= MAX_FINDINGS_PER_RULE:
                 break
@@ -227,10 +235,11 @@ def hidden_content_findings(
                 confidence=0.9 if instructed else 0.6,
             )
         )
+    # A view counts only for a high or critical rule that did not fire on the text itself.
     seen = {f.rule_id for f in plain if severity_rank(f.severity) >= 2}
+    unseen = [r for r in rules if severity_rank(r.severity) >= 2 and r.rule_id not in seen]
     for transform, view in obfuscated_views(norm.text):
-        strong = [h for h in scan_rules(analyzer, rules, normalize(view), channel) if severity_rank(h.severity) >= 2]
-        fresh = [h for h in strong if h.rule_id not in seen]
+        fresh = scan_rules(analyzer, unseen, normalize(view), channel, first_only=True)
         if fresh:
             findings.append(
                 Finding(

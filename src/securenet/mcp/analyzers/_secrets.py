@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
+from securenet.mcp.analyzers._anchors import iter_matches
 from securenet.mcp.analyzers._filters import first_skipping_filter
 from securenet.mcp.analyzers._text import NormalizedText, mask_secret, normalize
 from securenet.mcp.analyzers._types import Channel, Finding, Severity
@@ -58,7 +59,7 @@ class SecretDetector:
     def candidates(self, text: str) -> Iterator[tuple[int, int, str]]:
         """``(start, end, secret)`` spans in the normalised text."""
         for pattern in self.denylist:
-            for m in pattern.finditer(text):
+            for m in iter_matches(pattern, text):
                 group = 1 if pattern.groups else 0
                 yield m.start(group), m.end(group), m.group(group)
 
@@ -253,7 +254,7 @@ class DotenvDumpDetector(SecretDetector):
 
     def candidates(self, text: str) -> Iterator[tuple[int, int, str]]:
         block: list[re.Match[str]] = []
-        for m in _ENV_LINE.finditer(text):
+        for m in iter_matches(_ENV_LINE, text):
             if block and not re.fullmatch(r"(?:\s|\\n|#[^\n]*)*", text[block[-1].end() : m.start()]):
                 yield from self._block(block)
                 block = []
@@ -299,7 +300,7 @@ class SecretAssignmentDetector(SecretDetector):
     )
 
     def candidates(self, text: str) -> Iterator[tuple[int, int, str]]:
-        for m in _ASSIGNMENT.finditer(text):
+        for m in iter_matches(_ASSIGNMENT, text):
             group = next(g for g in (2, 3, 4) if m.group(g) is not None)
             value = m.group(group)
             if value.startswith(("/", "~", "http://", "https://")) or " " in value.strip():

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import math
 import re
 import unicodedata
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Final
+
+from securenet.mcp.analyzers._anchors import iter_matches
 
 __all__ = [
     "ANSI_RE",
@@ -32,6 +38,7 @@ __all__ = [
     "normalize",
     "obfuscated_views",
     "shannon_entropy",
+    "shared_normalization",
 ]
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other two-byte escapes, and 8-bit CSI.
@@ -76,6 +83,27 @@ def invisible_kind(ch: str) -> str | None:
     return None
 
 
+@cache
+def invisible_run_re() -> re.Pattern[str]:
+    """Runs of characters for which :func:`invisible_kind` is not ``None``.
+
+    Built on first use: finding the format (``Cf``) characters takes a pass over the Basic
+    and Supplementary Multilingual Planes (~15 ms); the tag and variation-selector blocks
+    of plane 14 are listed explicitly, and no other plane holds a ``Cf`` character.
+    """
+    codes = sorted(
+        {*range(0xE0000, 0xE0080), *_BIDI, *_ZERO_WIDTH, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
+        | {cp for cp in range(0x80, 0x20000) if unicodedata.category(chr(cp)) == "Cf"}
+    )
+    ranges: list[list[int]] = []
+    for cp in codes:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]+")
+
+
 def _is_legit_invisible(text: str, i: int, kind: str) -> bool:
     """Invisible characters that ordinary text carries: emoji joiners, presentation selectors, a BOM."""
     cp = ord(text[i])
@@ -106,21 +134,24 @@ class HiddenRun:
 def hidden_runs(text: str) -> list[HiddenRun]:
     """Every run of invisible characters that ordinary text would not carry."""
     runs: list[HiddenRun] = []
-    i, n = 0, len(text)
-    while i < n:
-        kind = invisible_kind(text[i])
-        if kind is None or _is_legit_invisible(text, i, kind):
-            i += 1
-            continue
-        start, kinds = i, {kind}
-        i += 1
-        while i < n:
-            k = invisible_kind(text[i])
-            if k is None or _is_legit_invisible(text, i, k):
-                break
-            kinds.add(k)
-            i += 1
-        runs.append(HiddenRun(start, i, frozenset(kinds), _decode_smuggled(text[start:i])))
+    if text.isascii():
+        return runs
+    for m in invisible_run_re().finditer(text):
+        # Legitimate invisibles (an emoji joiner, a BOM) split a run of invisible characters.
+        start: int | None = None
+        kinds: set[str] = set()
+        for i in range(m.start(), m.end()):
+            kind = invisible_kind(text[i])
+            if kind is None or _is_legit_invisible(text, i, kind):
+                if start is not None:
+                    runs.append(HiddenRun(start, i, frozenset(kinds), _decode_smuggled(text[start:i])))
+                    start = None
+                continue
+            if start is None:
+                start, kinds = i, set()
+            kinds.add(kind)
+        if start is not None:
+            runs.append(HiddenRun(start, m.end(), frozenset(kinds), _decode_smuggled(text[start : m.end()])))
     return runs
 
 
@@ -151,7 +182,7 @@ class NormalizedText:
 
     original: str
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]
     """``origin[j]`` is the original index of normalised character ``j``."""
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -163,23 +194,71 @@ class NormalizedText:
         return first, last
 
 
-def normalize(text: str) -> NormalizedText:
-    """NFKC per character, hidden characters and ANSI escapes dropped, look-alikes folded."""
+_NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """What one non-ASCII character becomes in the normalised text (``""`` for a hidden one)."""
+    if invisible_kind(ch) is not None:
+        return ""
+    return unicodedata.normalize("NFKC", ch).translate(_CONFUSABLES)
+
+
+def _normalize(text: str) -> NormalizedText:
     if text.isascii() and "\x1b" not in text:
-        return NormalizedText(text, text, tuple(range(len(text))))
-    skip = bytearray(len(text))
-    for m in ANSI_RE.finditer(text):
-        skip[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
+        return NormalizedText(text, text, range(len(text)))
+    # Only ANSI escapes (dropped) and non-ASCII characters (folded) change; ASCII is copied in runs.
+    outside_escapes: list[tuple[int, int]] = []
+    prev = 0
+    if "\x1b" in text or "\x9b" in text:
+        for m in ANSI_RE.finditer(text):
+            outside_escapes.append((prev, m.start()))
+            prev = m.end()
+    outside_escapes.append((prev, len(text)))
     out: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        if skip[i] or invisible_kind(ch) is not None:
-            continue
-        folded = unicodedata.normalize("NFKC", ch).translate(_CONFUSABLES) if not ch.isascii() else ch
-        for c in folded:
-            out.append(c)
-            origin.append(i)
+    for start, end in outside_escapes:
+        copied = start
+        for m in _NON_ASCII_RE.finditer(text, start, end):
+            out.append(text[copied : m.start()])
+            origin.extend(range(copied, m.start()))
+            for i in range(m.start(), m.end()):
+                folded = _fold_char(text[i])
+                out.append(folded)
+                origin.extend([i] * len(folded))
+            copied = m.end()
+        out.append(text[copied:end])
+        origin.extend(range(copied, end))
     return NormalizedText(text, "".join(out), tuple(origin))
+
+
+_SHARED: ContextVar[dict[str, NormalizedText] | None] = ContextVar("securenet_mcp_normalized", default=None)
+
+
+@contextmanager
+def shared_normalization() -> Iterator[None]:
+    """Within the block, :func:`normalize` works out each distinct text once.
+
+    ``analyze_text`` runs every analyzer inside one such block, so the analyzers share one
+    normalised view of the message without a change to the ``Analyzer`` protocol.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def normalize(text: str) -> NormalizedText:
+    """NFKC per character, hidden characters and ANSI escapes dropped, look-alikes folded."""
+    shared = _SHARED.get()
+    if shared is None:
+        return _normalize(text)
+    norm = shared.get(text)
+    if norm is None:
+        norm = shared[text] = _normalize(text)
+    return norm
 
 
 def shannon_entropy(value: str) -> float:
@@ -335,7 +414,9 @@ def decode_runs(text: str) -> Iterator[DecodedRun]:
     """Base64/base32/hex/percent/``\\u`` runs in ``text`` that decode to readable text (bounded in count)."""
     found = 0
     for encoding, pattern, decode in _DECODERS:
-        for m in pattern.finditer(text):
+        if pattern is _PERCENT_RE and text.count("%") < 3:  # _percent() decodes no run with fewer
+            continue
+        for m in iter_matches(pattern, text):
             data = decode(m.group())
             decoded = _readable(data) if data is not None else None
             if decoded is None:
@@ -366,7 +447,7 @@ def obfuscated_views(text: str) -> Iterator[tuple[str, str]]:
     spaced = _SPACED_RE.sub(lambda m: re.sub(r"[ ._-]", "", m.group()), text)
     if spaced != text:
         yield "spaced letters", spaced
-    if len(_LEET_TOKEN_RE.findall(text)) >= 3:
+    if sum(1 for _ in itertools.islice(_LEET_TOKEN_RE.finditer(text), 3)) >= 3:
         yield "leetspeak", _LEET_TOKEN_RE.sub(lambda m: m.group().translate(_LEET), text)
-    if _REVERSED_HINT_RE.search(text):
+    if next(iter_matches(_REVERSED_HINT_RE, text), None) is not None:
         yield "reversed", text[::-1]
