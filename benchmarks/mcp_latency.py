@@ -8,6 +8,10 @@ counted. "protocol mode" is the client's `Client(mode=...)` on both paths; the g
 own hop to the upstream negotiates its era on its own (2026-07-28 against an SDK 2.3
 upstream), and the line under each mode says what each hop ran. Target: <= +2 ms at p50.
 
+The gateway runs in this process (uvicorn in a thread), so the CPU its threads use
+during a call is the process CPU minus this thread's: "cpu" gives its median next to
+the client's own, which shows how much of "added" is gateway work rather than waiting.
+
     .venv/bin/python benchmarks/mcp_latency.py [--calls 300]
 """
 
@@ -39,7 +43,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(direct_url: str, gateway_url: str, calls: int, mode: str) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"direct": [], "gateway": []}
+    timings: dict[str, list[float]] = {
+        key: [] for name in ("direct", "gateway") for key in (name, f"{name} client cpu", f"{name} gateway cpu")
+    }
     async with Client(direct_url, mode=mode) as direct, Client(gateway_url, mode=mode) as gateway:
         clients = {"direct": direct, "gateway": gateway}
         print(f"  eras: client->upstream {direct.protocol_version}, client->gateway {gateway.protocol_version}")
@@ -50,9 +56,13 @@ async def measure(direct_url: str, gateway_url: str, calls: int, mode: str) -> d
         for i in range(calls):
             order = ("direct", "gateway") if i % 2 == 0 else ("gateway", "direct")
             for name in order:
+                cpu_process, cpu_thread = time.process_time(), time.thread_time()
                 started = time.perf_counter()
                 result = await clients[name].call_tool("add", {"a": i, "b": 1})
                 timings[name].append((time.perf_counter() - started) * 1000)
+                client_cpu = time.thread_time() - cpu_thread
+                timings[f"{name} client cpu"].append(client_cpu * 1000)
+                timings[f"{name} gateway cpu"].append((time.process_time() - cpu_process - client_cpu) * 1000)
                 assert not result.is_error
     return timings
 
@@ -76,6 +86,12 @@ def main() -> None:
                     mean = statistics.mean(timings[name])
                     print(f"  {name:8} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  mean {mean:6.2f} ms")
                 print(f"  added    p50 {g50 - d50:+6.2f} ms  p99 {g99 - d99:+6.2f} ms  (target: <= +2 ms at p50)")
+                cpu = {key: percentile(values, 0.5) for key, values in timings.items() if key.endswith(" cpu")}
+                print(
+                    f"  cpu p50  client {cpu['direct client cpu']:.2f} / {cpu['gateway client cpu']:.2f} ms "
+                    f"(direct / via gateway), gateway threads {cpu['gateway gateway cpu']:.2f} ms per call "
+                    f"({cpu['direct gateway cpu']:.2f} ms while idle)"
+                )
 
 
 if __name__ == "__main__":
