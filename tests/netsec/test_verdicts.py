@@ -148,3 +148,14 @@ def test_ndjson_is_one_record_per_line_even_when_text_looks_like_a_record_bounda
         ).to_ndjson()
         == ""
     )
+
+
+@pytest.mark.parametrize("detectors", [3, 40])
+def test_detector_lists_name_the_detectors_that_fired(detectors: int) -> None:
+    rng = np.random.default_rng(detectors)
+    fired = rng.random((200, detectors)) < 0.1
+    names = tuple(f"d{i}" for i in range(detectors))
+    n = len(fired)
+    verdicts = Verdicts(np.zeros(n), np.zeros(n, object), np.zeros(n, bool), names, fired, np.zeros(n, object))
+    listed = verdicts.to_frame()["detectors"].tolist()
+    assert listed == [[name for name, hit in zip(names, row, strict=True) if hit] for row in fired.tolist()]

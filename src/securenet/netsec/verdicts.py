@@ -42,6 +42,8 @@ __all__ = [
 LEVELS: tuple[tuple[str, float], ...] = (("critical", 0.8), ("high", 0.6), ("medium", 0.4), ("low", 0.0))
 THREAT_THRESHOLD = 0.4
 MODEL_DETECTOR = "anomaly_model"
+#: Up to this many detectors, rows are coded by which fired (one bit each) for a lookup table.
+_MAX_BIT_CODED_DETECTORS = 16
 LEVEL_RANK = {name: rank for rank, (name, _) in enumerate(reversed(LEVELS))}
 
 FloatArray = npt.NDArray[np.float64]
@@ -160,14 +162,20 @@ class Verdicts:
         # One list per distinct combination of detectors, shared by the rows that have it
         # (read-only: the frame is for writing out). Rows are coded by their detectors as
         # bits (np.unique(axis=0) sorts whole rows: 10x slower).
-        bits = np.left_shift(1, np.arange(self.fired.shape[1], dtype=np.int64))
-        codes = self.fired.astype(np.int64) @ bits
-        present, inverse = np.unique(codes, return_inverse=True)
         names = np.asarray(self.detector_names, dtype=object)
-        lists = np.empty(len(present), dtype=object)
-        for i, code in enumerate(present.tolist()):
-            lists[i] = names[(code & bits) != 0].tolist()
-        detectors = lists[inverse]
+        if names.size <= _MAX_BIT_CODED_DETECTORS:
+            bits = np.left_shift(1, np.arange(names.size, dtype=np.int64))
+            codes = self.fired.astype(np.int64) @ bits
+            lists = np.empty(int(codes.max(initial=0)) + 1, dtype=object)
+            for code in np.flatnonzero(np.bincount(codes, minlength=1)).tolist():
+                lists[code] = names[(code & bits) != 0].tolist()
+            detectors = lists[codes]
+        else:  # too many detectors for a lookup table over every combination
+            patterns, inverse = np.unique(self.fired, axis=0, return_inverse=True)
+            lists = np.empty(len(patterns), dtype=object)
+            for i, pattern in enumerate(patterns):
+                lists[i] = names[pattern].tolist()
+            detectors = lists[inverse.reshape(-1)]
         return pd.DataFrame(
             {
                 "index": index,
