@@ -5,9 +5,11 @@ Training data (nothing else; never the bastioncorpus test half):
 * ``tests/mcp/fixtures/{attacks,benign}.jsonl``, every channel but ``tool_arguments``;
 * the bastioncorpus *dev* half, split by :func:`securenet.mcp.analyzers._corpus.split_dev_test`
   exactly as ``benchmarks/mcp_detection.py`` splits it;
-* benign ``tool_output``: the READMEs of installed distributions, cut into the same windows the
-  classifier scores, plus up to 40 prose sentences of each, except the third of the
-  distributions that :func:`readme_is_held_out` keeps for measuring.
+* benign ``tool_output``: the READMEs of the installed distributions pinned in
+  ``requirements/constraints.txt`` (so a dev machine with extra tools and CI train on the same
+  texts; SecureNet's own README is never used), cut into the same windows the classifier
+  scores, plus up to 40 prose sentences of each, except the third of the distributions that
+  :func:`readme_is_held_out` keeps for measuring.
 
 ``--search`` can also add labelled rows shipped in two small MIT-licensed PyPI packages,
 ``agent-injection-bench`` (injected texts, canary codes removed; ``control`` rows benign) and
@@ -124,6 +126,23 @@ def load_package_rows() -> list[LabelledText]:
     return rows
 
 
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+
+
+def _canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+
+
+def pinned_distributions() -> frozenset[str]:
+    """Names of the distributions ``requirements/constraints.txt`` pins (``name==version`` lines)."""
+    names = set()
+    for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if "==" in requirement:
+            names.add(_canonical_name(requirement.split("==", 1)[0].split("[", 1)[0]))
+    return frozenset(names)
+
+
 def readme_body(metadata: str) -> str:
     """The long description of a ``METADATA`` file: what follows the first blank line."""
     _, sep, body = metadata.partition("\n\n")
@@ -150,8 +169,9 @@ def training_docs(setting: Setting) -> list[Doc]:
     if setting.packages:
         for row in load_package_rows():
             add(row, "packages", row.ident)
+    pinned = pinned_distributions()
     for row in load_package_readmes():
-        if readme_is_held_out(row.ident):
+        if readme_is_held_out(row.ident) or _canonical_name(row.ident) not in pinned:
             continue
         body = readme_body(row.text)
         add(LabelledText(body, row.channel, False, row.category, row.ident), "readme", row.ident)
