@@ -18,6 +18,7 @@ from sklearn.neighbors import NearestNeighbors
 from securenet.netsec.flows import flows_to_frame
 from securenet.netsec.models import (
     MODEL_FORMAT_VERSION,
+    FeatureExplanation,
     FlowAnomalyDetector,
     IsolationPathScorer,
     ModelCorruptError,
@@ -416,3 +417,14 @@ def test_errors_share_a_base_class_and_keys_must_be_long() -> None:
         assert issubclass(error, ModelError)
     with pytest.raises(ValueError, match="16 bytes"):
         FlowAnomalyDetector.load("x.model", ".", key=b"short")
+
+
+def test_explanation_texts_read_as_sentences() -> None:
+    explanation = FeatureExplanation(
+        features=np.array([["resp_p=1900", "duration"], ["orig_bytes", "conn_state=S0"]]),
+        deviations=np.array([[1.44, -0.46], [7.5, 0.0]]),
+    )
+    assert explanation.texts() == [
+        "unusual resp_p=1900 +1.4sd, duration -0.5sd",
+        "unusual orig_bytes +7.5sd, conn_state=S0 +0.0sd",
+    ]

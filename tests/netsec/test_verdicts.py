@@ -69,7 +69,7 @@ def test_model_and_rules_combine() -> None:
         frame,
         model_scores=model_scores,
         model_threshold=0.99,
-        model_explanations={len(frame) - 1: [("orig_bytes", 7.5)]},
+        model_explanations=(np.array([len(frame) - 1]), ["unusual orig_bytes +7.5sd"]),
         rule_hits=default_rule_set().evaluate(frame),
     )
     assert verdicts.is_threat.all()

@@ -195,6 +195,17 @@ class FeatureExplanation:
             for names, values in zip(self.features.tolist(), self.deviations.tolist(), strict=True)
         ]
 
+    def texts(self) -> list[str]:
+        """Per flow, the sentence a verdict shows, e.g. ``unusual resp_p=1900 +1.4sd, duration -0.5sd``."""
+
+        def part(name: str, value: float) -> str:
+            return f"{name} {'+' if value >= 0 else '-'}{abs(value):.1f}sd"
+
+        return [
+            "unusual " + ", ".join(map(part, names, values))
+            for names, values in zip(self.features.tolist(), self.deviations.tolist(), strict=True)
+        ]
+
 
 def _average_path_length(n_samples: npt.NDArray[np.int64] | npt.NDArray[np.float64]) -> FloatArray:
     """Expected path length of an unsuccessful BST search among ``n`` points (Liu et al.), as sklearn."""

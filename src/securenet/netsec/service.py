@@ -111,7 +111,7 @@ class ThreatDetectionService:
                     if flagged.size:
                         # Rows of the batch's matrix: window features stay those of the whole batch.
                         explained = detector.explain_features(features[flagged], top_k=self.explain_top_k)
-                        explanations = dict(zip(flagged.tolist(), explained.rows(), strict=True))
+                        explanations = (flagged, explained.texts())
                 verdicts = build_verdicts(
                     frame,
                     model_scores=scores,

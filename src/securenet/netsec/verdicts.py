@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,23 +198,19 @@ class Verdicts:
         return text[1:-1].replace('},{"index":', '}\n{"index":') + "\n"
 
 
-def _explain_model_rows(rows: npt.NDArray[np.intp], features: list[list[tuple[str, float]]]) -> dict[int, str]:
-    text = {}
-    for row, pairs in zip(rows.tolist(), features, strict=True):
-        parts = [f"{name} {'+' if value >= 0 else '-'}{abs(value):.1f}sd" for name, value in pairs]
-        text[row] = "unusual " + ", ".join(parts)
-    return text
-
-
 def build_verdicts(
     frame: pd.DataFrame,
     *,
     model_scores: FloatArray | None,
     model_threshold: float | None,
-    model_explanations: dict[int, list[tuple[str, float]]] | None,
+    model_explanations: tuple[npt.NDArray[np.intp], Sequence[str]] | None,
     rule_hits: RuleSetHits | None,
 ) -> Verdicts:
-    """Combine a batch's model scores (optional) and rule hits (optional) into verdicts."""
+    """Combine a batch's model scores (optional) and rule hits (optional) into verdicts.
+
+    ``model_explanations`` are rows of the batch and the explanation text of each
+    (:meth:`FeatureExplanation.texts`).
+    """
     n = len(frame)
     score = np.zeros(n)
     model_flag = np.zeros(n, dtype=bool)
@@ -234,10 +230,9 @@ def build_verdicts(
     fired = np.column_stack([model_flag, rule_fired]) if model_scores is not None else rule_fired
     fired = fired.reshape(n, len(names))
     explanation = np.full(n, "", dtype=object)
-    if model_explanations:
-        rows = np.array(sorted(model_explanations), dtype=np.intp)
-        for row, text in _explain_model_rows(rows, [model_explanations[r] for r in rows.tolist()]).items():
-            explanation[row] = text
+    if model_explanations is not None:
+        rows, texts = model_explanations
+        explanation[rows] = np.asarray(texts, dtype=object).reshape(-1)
     if rule_hits is not None:
         for evidence in rule_hits.evidence:
             for row in evidence.rows:
