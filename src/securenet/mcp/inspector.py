@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from securenet.mcp.analyzers import DEFAULT_ANALYZERS, Analyzer, Finding, dedupe_findings, risk_score
+from securenet.mcp.analyzers import (
+    DEFAULT_ANALYZERS,
+    Analyzer,
+    Finding,
+    dedupe_findings,
+    risk_score,
+    shared_normalization,
+)
 from securenet.mcp.messages import Path, Segment, infer_method, replace_at, segments
 from securenet.mcp.pins import ToolPinStore
 from securenet.mcp.policy import ACTION_RANK, Policy
@@ -137,17 +144,19 @@ class MessageInspector:
             applied += self._call_gate(message, context)
 
         per_segment: dict[int, list[Finding]] = {}
-        for analyzer in self.analyzers:
-            relevant = [(i, s) for i, s in enumerate(parts) if s.channel in analyzer.channels]
-            if not relevant:
-                continue
-            with trace_operation(f"analyzer {analyzer.name}", **{"securenet.analyzer.name": analyzer.name}) as span:
-                found = 0
-                for index, segment in relevant:
-                    results = analyzer.analyze(segment.text, segment.channel)  # type: ignore[arg-type]
-                    per_segment.setdefault(index, []).extend(results)
-                    found += len(results)
-                span.set_attribute("securenet.analyzer.findings", found)
+        with shared_normalization():  # every analyzer reads the same normalised view of a text
+            for analyzer in self.analyzers:
+                relevant = [(i, s) for i, s in enumerate(parts) if s.channel in analyzer.channels]
+                if not relevant:
+                    continue
+                name = analyzer.name
+                with trace_operation(f"analyzer {name}", **{"securenet.analyzer.name": name}) as span:
+                    found = 0
+                    for index, segment in relevant:
+                        results = analyzer.analyze(segment.text, segment.channel)  # type: ignore[arg-type]
+                        per_segment.setdefault(index, []).extend(results)
+                        found += len(results)
+                    span.set_attribute("securenet.analyzer.findings", found)
         for index, results in per_segment.items():
             segment = parts[index]
             # Two analyzers flagging the same span for the same reason count once.

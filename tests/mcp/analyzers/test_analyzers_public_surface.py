@@ -33,6 +33,7 @@ def test_public_names() -> None:
         "normalize",
         "register_filter",
         "risk_score",
+        "shared_normalization",
     }
     for name in analyzers.__all__:
         assert getattr(analyzers, name) is not None

@@ -27,7 +27,7 @@ from securenet.mcp.analyzers._pipeline import (
 from securenet.mcp.analyzers._prompt_injection import PromptInjectionAnalyzer
 from securenet.mcp.analyzers._rules import Rule
 from securenet.mcp.analyzers._secrets import SecretAnalyzer, SecretDetector, luhn_valid
-from securenet.mcp.analyzers._text import mask_secret, normalize
+from securenet.mcp.analyzers._text import mask_secret, normalize, shared_normalization
 from securenet.mcp.analyzers._tool_poisoning import ToolPoisoningAnalyzer
 from securenet.mcp.analyzers._types import CHANNELS, SEVERITIES, Analyzer, Channel, Finding, Severity
 
@@ -58,4 +58,5 @@ __all__ = [
     "normalize",
     "register_filter",
     "risk_score",
+    "shared_normalization",
 ]
