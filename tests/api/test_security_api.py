@@ -174,3 +174,20 @@ async def test_gateway_in_serve_is_one_trace_from_client_to_tool(tmp_path: Path,
     assert analysis.attributes["gen_ai.security.verdict"] == "allow"
     assert analysis.attributes["tenant.id"] == tenant["id"]
     assert "20" not in str(dict(analysis.attributes))  # no message content in spans
+
+
+def test_mcp_requests_count_against_the_tenants_rate_limit(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", admin_key=ADMIN_KEY, mcp_upstreams=[STDIO_UPSTREAM])
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    with TestClient(create_app(settings)) as client:
+        limited = client.post("/v1/tenants", json={"name": "acme", "rate_limit_per_minute": 2}, headers=admin()).json()
+        other = client.post("/v1/tenants", json={"name": "other"}, headers=admin()).json()
+        codes = [client.post("/mcp/tools", json=ping, headers=bearer(limited)).status_code for _ in range(3)]
+        assert 429 not in codes[:2]
+        assert codes[2] == 429
+        refused = client.post("/mcp/tools", json=ping, headers=bearer(limited))
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["status"] == 429 and int(refused.headers["retry-after"]) >= 1
+        # REST and MCP requests share the tenant's one budget; other tenants are not affected.
+        assert client.get("/v1/detections", headers=bearer(limited)).status_code == 429
+        assert client.post("/mcp/tools", json=ping, headers=bearer(other)).status_code != 429

@@ -96,6 +96,12 @@ async def current_tenant(request: Request, state: State) -> TenantContext:
     if tenant is None:
         raise _unauthorized(request, "unknown_or_revoked_key")
     set_current_span_attribute("tenant.id", tenant.id)
+    await enforce_rate_limit(state, tenant)
+    return tenant
+
+
+async def enforce_rate_limit(state: AppState, tenant: TenantContext) -> None:
+    """Count one request against the tenant's per-minute limit; :class:`Problem` 429 past it."""
     limit = tenant.rate_limit_per_minute or state.settings.rate_limit_per_minute
     allowed, retry_after = await run_in_threadpool(state.limiter.hit, tenant.id, limit)
     if not allowed:
@@ -106,7 +112,6 @@ async def current_tenant(request: Request, state: State) -> TenantContext:
             f"The tenant's limit is {limit} requests per minute.",
             headers={"Retry-After": str(max(1, int(retry_after + 0.999)))},
         )
-    return tenant
 
 
 CurrentTenant = Annotated[TenantContext, Depends(current_tenant)]

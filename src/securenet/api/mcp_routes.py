@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from securenet.api.deps import _authenticate, _presented_key
+from securenet.api.deps import _authenticate, _presented_key, enforce_rate_limit
 from securenet.api.problems import Problem
 from securenet.mcp.gateway import GatewayServer, UpstreamConnection, UpstreamSpec, open_upstreams
 from securenet.mcp.inspector import Verdict
@@ -29,7 +29,8 @@ TENANT_KEY = "securenet_tenant"
 
 
 class _Authenticated:
-    """ASGI wrapper: a valid API key or 401, before the MCP transport sees the request."""
+    """ASGI wrapper: a valid API key (else 401) within its tenant's rate limit (else 429),
+    before the MCP transport sees the request."""
 
     def __init__(self, app: ASGIApp, state: Callable[[], Any]) -> None:
         self.app = app
@@ -49,6 +50,11 @@ class _Authenticated:
                 headers={"WWW-Authenticate": 'Bearer realm="securenet"'},
             ).response(scope.get("path"))
             await response(scope, receive, send)
+            return
+        try:
+            await enforce_rate_limit(self.state(), tenant)
+        except Problem as problem:
+            await problem.response(scope.get("path"))(scope, receive, send)
             return
         scope.setdefault("state", {})[TENANT_KEY] = tenant.id
         await self.app(scope, receive, send)
