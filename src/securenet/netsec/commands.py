@@ -152,11 +152,12 @@ def analyze(
                 for level, count in verdicts.level_counts().items():
                     counts[level] += count
                 positions = chunk.record_positions()
+                position_of = positions.tolist()  # one conversion per chunk, not an array index per incident
                 for incident in verdicts.incidents:
                     # Merge per source as chunks arrive: re-merging every incident seen so
                     # far on each chunk would cost time quadratic in the file's length.
                     shifted = dataclasses.replace(
-                        incident, sample_rows=tuple(positions[list(incident.sample_rows)].tolist())
+                        incident, sample_rows=tuple(position_of[row] for row in incident.sample_rows)
                     )
                     seen = by_source.get(shifted.source)
                     by_source[shifted.source] = shifted if seen is None else merge_incidents([seen, shifted])[0]

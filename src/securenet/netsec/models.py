@@ -242,19 +242,20 @@ class IsolationPathScorer:
             None if len(f) == n_features and np.array_equal(f, np.arange(n_features)) else np.asarray(f, np.intp)
             for f in forest.estimators_features_
         ]
+        depths = [tree.compute_node_depths() for tree in self.trees]
         self.credits = [
-            tree.compute_node_depths().astype(np.float64) + _average_path_length(tree.n_node_samples) - 1.0
-            for tree in self.trees
+            depth.astype(np.float64) + _average_path_length(tree.n_node_samples) - 1.0
+            for tree, depth in zip(self.trees, depths, strict=True)
         ]
         self.denominator = len(self.trees) * float(_average_path_length(np.array([forest.max_samples_]))[0])
         self.block_rows = block_rows
-        self.sort_columns = self._busiest_features(n_features)
+        self.sort_columns = self._busiest_features(n_features, depths)
 
-    def _busiest_features(self, n_features: int) -> npt.NDArray[np.intp]:
+    def _busiest_features(self, n_features: int, depths: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.intp]:
         """The input columns split on most often at depth <= SORT_DEPTH, most used first."""
         uses = np.zeros(n_features, dtype=np.int64)
-        for tree, columns in zip(self.trees, self.features, strict=True):
-            near_root = (tree.compute_node_depths() <= self.SORT_DEPTH) & (tree.children_left >= 0)
+        for tree, columns, depth in zip(self.trees, self.features, depths, strict=True):
+            near_root = (depth <= self.SORT_DEPTH) & (tree.children_left >= 0)
             used = tree.feature[near_root]
             np.add.at(uses, used if columns is None else columns[used], 1)
         ranked = np.argsort(-uses, kind="stable")  # ties: the lower column first, deterministically

@@ -97,8 +97,10 @@ class ThreatDetectionService:
 
             with trace_operation("ml_inference", **{"model.type": self.model_type or "rules_only"}) as inference:
                 detector = self.detector if len(frame) else None
-                features = None if detector is None else detector.transform(frame)
-                scores = None if detector is None or features is None else detector.score_features(features)
+                scored = None  # the batch's feature matrix and its scores
+                if detector is not None:
+                    features = detector.transform(frame)
+                    scored = (features, detector.score_features(features))
                 hits = self.rules.evaluate(frame)
                 inference.set_attribute("rules.evaluated", len(self.rules.rule_ids))
                 inference.set_attribute("rules.evidence_count", len(hits.evidence))
@@ -106,15 +108,16 @@ class ThreatDetectionService:
             with trace_operation("post_process_results") as post:
                 explanations = None
                 threshold = None if self.detector is None else self.detector.threshold
-                if detector is not None and features is not None and scores is not None and threshold is not None:
-                    flagged = np.flatnonzero(scores >= threshold)
+                if detector is not None and scored is not None:
+                    features, scores = scored
+                    flagged = np.flatnonzero(scores >= detector.threshold)
                     if flagged.size:
                         # Rows of the batch's matrix: window features stay those of the whole batch.
                         explained = detector.explain_features(features[flagged], top_k=self.explain_top_k)
                         explanations = (flagged, explained.texts())
                 verdicts = build_verdicts(
                     frame,
-                    model_scores=scores,
+                    model_scores=None if scored is None else scored[1],
                     model_threshold=threshold,
                     model_explanations=explanations,
                     rule_hits=hits,

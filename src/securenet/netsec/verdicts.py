@@ -166,16 +166,14 @@ class Verdicts:
         if names.size <= _MAX_BIT_CODED_DETECTORS:
             bits = np.left_shift(1, np.arange(names.size, dtype=np.int64))
             codes = self.fired.astype(np.int64) @ bits
-            lists = np.empty(int(codes.max(initial=0)) + 1, dtype=object)
-            for code in np.flatnonzero(np.bincount(codes, minlength=1)).tolist():
-                lists[code] = names[(code & bits) != 0].tolist()
-            detectors = lists[codes]
-        else:  # too many detectors for a lookup table over every combination
+            present = np.flatnonzero(np.bincount(codes, minlength=1))
+            patterns, inverse = (present[:, None] & bits) != 0, np.searchsorted(present, codes)
+        else:  # too many detectors to code as bits: the slower sort of whole rows
             patterns, inverse = np.unique(self.fired, axis=0, return_inverse=True)
-            lists = np.empty(len(patterns), dtype=object)
-            for i, pattern in enumerate(patterns):
-                lists[i] = names[pattern].tolist()
-            detectors = lists[inverse.reshape(-1)]
+        lists = np.empty(len(patterns), dtype=object)
+        for i, pattern in enumerate(patterns):
+            lists[i] = names[pattern].tolist()
+        detectors = lists[inverse.reshape(-1)]
         return pd.DataFrame(
             {
                 "index": index,

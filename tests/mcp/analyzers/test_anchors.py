@@ -35,7 +35,7 @@ RULE_PATTERNS = {
     "secrets:env_line": _ENV_LINE,
     "secrets:assignment": _ASSIGNMENT,
     "reversed_hint": _REVERSED_HINT_RE,
-    **{f"decoder:{name}": pattern for name, pattern, _ in _DECODERS},
+    **{f"decoder:{name}": pattern for name, pattern, _, _ in _DECODERS},
 }
 
 

@@ -399,22 +399,24 @@ def _morse(run: str) -> bytes | None:
     return " ".join("".join(c for c in word if c) for word in letters).encode()
 
 
-_DECODERS: Final[tuple[tuple[str, re.Pattern[str], Callable[[str], bytes | None]], ...]] = (
-    ("base64", _B64_RE, _b64),
-    ("base32", _B32_RE, _b32),
-    ("hex", _HEX_RE, bytes.fromhex),
-    ("percent-encoding", _PERCENT_RE, _percent),
-    ("escapes", _ESCAPE_RE, _escapes),
-    ("ascii85", _A85_RE, _ascii85),
-    ("morse", _MORSE_RE, _morse),
+#: (encoding, run pattern, decoder, (mark, least)): a text with fewer than ``least`` of
+#: ``mark`` holds no run the decoder can decode, so the pattern is not even scanned.
+_DECODERS: Final[tuple[tuple[str, re.Pattern[str], Callable[[str], bytes | None], tuple[str, int]], ...]] = (
+    ("base64", _B64_RE, _b64, ("", 0)),
+    ("base32", _B32_RE, _b32, ("", 0)),
+    ("hex", _HEX_RE, bytes.fromhex, ("", 0)),
+    ("percent-encoding", _PERCENT_RE, _percent, ("%", 3)),
+    ("escapes", _ESCAPE_RE, _escapes, ("", 0)),
+    ("ascii85", _A85_RE, _ascii85, ("", 0)),
+    ("morse", _MORSE_RE, _morse, ("", 0)),
 )
 
 
 def decode_runs(text: str) -> Iterator[DecodedRun]:
     """Base64/base32/hex/percent/``\\u`` runs in ``text`` that decode to readable text (bounded in count)."""
     found = 0
-    for encoding, pattern, decode in _DECODERS:
-        if pattern is _PERCENT_RE and text.count("%") < 3:  # _percent() decodes no run with fewer
+    for encoding, pattern, decode, (mark, least) in _DECODERS:
+        if least and text.count(mark) < least:
             continue
         for m in iter_matches(pattern, text):
             data = decode(m.group())
