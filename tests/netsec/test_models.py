@@ -30,6 +30,7 @@ from securenet.netsec.models import (
     TailCalibrator,
 )
 from securenet.netsec.readers import read_flows
+from tests.netsec.traffic import background_and_scan
 
 NSL_KDD = Path(__file__).resolve().parents[3] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -172,17 +173,7 @@ def test_fit_rejects_tiny_baselines_and_bad_parameters(split: dict[str, Any]) ->
 
 
 def test_scanner_flagged_by_window_features() -> None:
-    rng = np.random.default_rng(0)
-    normal = [
-        {"ts": float(t), "orig_h": f"10.0.0.{rng.integers(20)}", "resp_h": f"10.1.0.{rng.integers(3)}"}
-        | {"resp_p": float(rng.choice([443, 53])), "proto": "tcp", "conn_state": "SF", "orig_bytes": 500.0}
-        for t in rng.uniform(0, 3600, 1500)
-    ]
-    scan = [
-        {"ts": 1800.0 + i * 0.1, "orig_h": "10.0.0.99", "resp_h": "10.1.0.1", "resp_p": float(1000 + i)}
-        | {"proto": "tcp", "conn_state": "S0", "orig_bytes": 0.0}
-        for i in range(200)
-    ]
+    normal, scan = background_and_scan()
     model = FlowAnomalyDetector(n_estimators=50, max_samples=256).fit(flows_to_frame(normal))
     # Window features describe a batch's traffic as a whole, so the live batch carries
     # the same background traffic as the baseline, plus the scan.

@@ -15,6 +15,7 @@ from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.readers import read_all
 from securenet.netsec.service import ThreatDetectionService
 from securenet.telemetry import trace_operation
+from tests.netsec.traffic import background_and_scan
 
 NSL_KDD = Path(__file__).resolve().parents[3] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
 
@@ -112,17 +113,7 @@ def test_metrics_record_levels_and_duration(telemetry) -> None:
 
 def test_explanations_use_the_whole_batchs_window_features() -> None:
     """A flagged flow is explained with the window features of its batch, not of the flagged rows alone."""
-    rng = np.random.default_rng(0)
-    normal = [
-        {"ts": float(t), "orig_h": f"10.0.0.{rng.integers(20)}", "resp_h": f"10.1.0.{rng.integers(3)}"}
-        | {"resp_p": float(rng.choice([443, 53])), "proto": "tcp", "conn_state": "SF", "orig_bytes": 500.0}
-        for t in rng.uniform(0, 3600, 1500)
-    ]
-    scan = [
-        {"ts": 1800.0 + i * 0.1, "orig_h": "10.0.0.99", "resp_h": "10.1.0.1", "resp_p": float(1000 + i)}
-        | {"proto": "tcp", "conn_state": "S0", "orig_bytes": 0.0}
-        for i in range(200)
-    ]
+    normal, scan = background_and_scan()
     detector = FlowAnomalyDetector(n_estimators=50, max_samples=256).fit(flows_to_frame(normal))
     batch = flows_to_frame(normal + scan)
     verdicts = ThreatDetectionService(detector).analyze(batch, "acme").verdicts
