@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     stream_max_len: int = Field(default=10_000, ge=1)
     #: MCP upstreams served by `securenet serve` at /mcp/NAME (NAME=URL or NAME=stdio:COMMAND), JSON list.
     mcp_upstreams: list[str] = Field(default_factory=list)
+    #: Seconds an MCP upstream gets to answer the handshake before the attempt counts as failed.
+    mcp_upstream_connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: Seconds between health-check pings of a connected MCP upstream (a lost one is reconnected).
+    mcp_upstream_ping_interval: float = Field(default=10.0, gt=0, le=3600)
+    #: Longest wait between reconnect attempts to an MCP upstream that is down (backoff doubles from 0.5 s).
+    mcp_upstream_backoff_max: float = Field(default=30.0, gt=0, le=3600)
     #: MCP policy file (YAML or TOML) for tenants without a policy of their own; reloaded on change.
     mcp_policy_file: Path | None = None
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)

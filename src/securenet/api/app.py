@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
         specs = [UpstreamSpec.parse(item) for item in settings.mcp_upstreams]
         hosts = [f"{settings.host}:*", "127.0.0.1:*", "localhost:*"]
-        gateway = McpGateway(specs, lambda: app.state.securenet, hosts)
+        gateway = McpGateway.from_settings(settings, specs, lambda: app.state.securenet, hosts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,9 +115,13 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     install_problem_handlers(app)
 
-    @app.get("/health", tags=["operations"], summary="Liveness probe")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/health", tags=["operations"], summary="Liveness probe (and each MCP upstream's state)")
+    async def health() -> dict[str, Any]:
+        # Liveness only: an upstream that is down is reported here, never a reason to restart.
+        body: dict[str, Any] = {"status": "ok"}
+        if gateway is not None:
+            body["upstreams"] = gateway.upstreams()
+        return body
 
     @app.get("/ready", tags=["operations"], summary="Readiness: database and queue reachable")
     async def ready() -> JSONResponse:
@@ -135,6 +139,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             checks["queue"] = f"unavailable ({type(exc).__name__})"
         ok = all(value == "ok" for value in checks.values())
         body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
+        if gateway is not None:
+            # Reported, not required: each upstream's clients get an error naming it while it is down,
+            # and the rest of the service keeps serving.
+            body["upstreams"] = gateway.upstreams()
         if not ok:
             body = {"type": "about:blank", "title": "Not ready", "status": 503, **body}
         return JSONResponse(body, status_code=200 if ok else 503, media_type=None if ok else PROBLEM_JSON)

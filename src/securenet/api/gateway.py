@@ -14,9 +14,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 
 from securenet.api.mcp_routes import McpGateway
 from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
+from securenet.api.problems import PROBLEM_JSON
 from securenet.config import Settings
 from securenet.mcp.gateway import UpstreamSpec
 from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
@@ -44,6 +46,12 @@ class GatewayRuntime:
 
     def __init__(self) -> None:
         self.orchestrator: SecurityOrchestrator | None = None
+        self.db: Database | None = None
+
+    def require_db(self) -> Database:
+        if self.db is None:
+            raise RuntimeError("the gateway has not started")
+        return self.db
 
 
 def create_gateway_app(
@@ -57,7 +65,8 @@ def create_gateway_app(
     allowed_hosts: Sequence[str] = ("127.0.0.1:*", "localhost:*", "[::1]:*"),
 ) -> FastAPI:
     runtime = GatewayRuntime()
-    gateway = McpGateway(
+    gateway = McpGateway.from_settings(
+        settings,
         upstreams,
         lambda: runtime,
         allowed_hosts,
@@ -74,6 +83,7 @@ def create_gateway_app(
         if db.is_sqlite:
             await run_in_threadpool(db.upgrade)
         await run_in_threadpool(ensure_tenant, db, tenant_id)
+        runtime.db = db
         models = ModelRegistry(db, settings.effective_model_dir, settings.model_key_bytes())
         runtime.orchestrator = SecurityOrchestrator(db, models, policies=PolicyProvider(db, policy_file))
         try:
@@ -91,9 +101,26 @@ def create_gateway_app(
         telemetry=fastapi_telemetry_options(),
     )
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], summary="Liveness probe and each upstream's state")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "upstreams": [spec.name for spec in upstreams]}
+        return {"status": "ok", "upstreams": gateway.upstreams()}
+
+    @app.get("/ready", tags=["operations"], summary="Readiness: the database, and each upstream's state")
+    async def ready() -> JSONResponse:
+        try:
+            await run_in_threadpool(runtime.require_db().ping)
+            database = "ok"
+        except Exception as exc:  # any failure means not ready; the type says which
+            database = f"unavailable ({type(exc).__name__})"
+        ok = database == "ok"
+        body: dict[str, Any] = {
+            "status": "ready" if ok else "not ready",
+            "checks": {"database": database},
+            "upstreams": gateway.upstreams(),
+        }
+        if not ok:
+            body = {"type": "about:blank", "title": "Not ready", "status": 503, **body}
+        return JSONResponse(body, status_code=200 if ok else 503, media_type=None if ok else PROBLEM_JSON)
 
     app.router.routes.extend(gateway.routes())
     app.router.routes.append(MetricsRoute("/metrics"))

@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from securenet.api.deps import _authenticate, _presented_key, enforce_rate_limit
 from securenet.api.problems import Problem
-from securenet.mcp.gateway import GatewayServer, UpstreamConnection, UpstreamSpec, open_upstreams
+from securenet.config import Settings
+from securenet.mcp.gateway import GatewayServer, UpstreamConnection, UpstreamSpec, supervise_upstreams
 from securenet.mcp.inspector import Verdict
 from securenet.orchestrator import SecurityOrchestrator, SecurityRequest
 
@@ -76,13 +77,26 @@ class McpGateway:
         tenant_id: str | None = None,
         upstream_cwd: str | None = None,
         upstream_env: Mapping[str, str] | None = None,
+        connect_timeout: float = 10.0,
+        ping_interval: float = 10.0,
+        backoff_max: float = 30.0,
     ) -> None:
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"upstream names must be unique, got {names}")
         self.state = state
         self.tenant_id = tenant_id
-        self.connections = [UpstreamConnection(spec, cwd=upstream_cwd, env=upstream_env) for spec in specs]
+        self.connections = [
+            UpstreamConnection(
+                spec,
+                cwd=upstream_cwd,
+                env=upstream_env,
+                connect_timeout=connect_timeout,
+                ping_interval=ping_interval,
+                backoff_max=backoff_max,
+            )
+            for spec in specs
+        ]
         catalog: dict[str, set[str]] = {}
         tenant_of = _tenant_of if tenant_id is None else (lambda ctx: tenant_id)
         self.servers = {
@@ -100,6 +114,31 @@ class McpGateway:
             name: StreamableHTTPSessionManager(app=server, security_settings=security, json_response=True)
             for name, server in self.servers.items()
         }
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        specs: Sequence[UpstreamSpec],
+        state: Callable[[], Any],
+        allowed_hosts: Sequence[str],
+        *,
+        tenant_id: str | None = None,
+        upstream_cwd: str | None = None,
+        upstream_env: Mapping[str, str] | None = None,
+    ) -> McpGateway:
+        """The gateway with the upstream timeouts and backoff of ``settings``."""
+        return cls(
+            specs,
+            state,
+            allowed_hosts,
+            tenant_id=tenant_id,
+            upstream_cwd=upstream_cwd,
+            upstream_env=upstream_env,
+            connect_timeout=settings.mcp_upstream_connect_timeout,
+            ping_interval=settings.mcp_upstream_ping_interval,
+            backoff_max=settings.mcp_upstream_backoff_max,
+        )
 
     def routes(self) -> list[Route]:
         routes = []
@@ -133,9 +172,13 @@ class McpGateway:
             )
         )
 
+    def upstreams(self) -> dict[str, dict[str, Any]]:
+        """Each upstream's state: up, down or reconnecting, since when, and the last error."""
+        return {c.spec.name: c.snapshot() for c in self.connections}
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        async with open_upstreams(self.connections), contextlib.AsyncExitStack() as stack:
+        async with supervise_upstreams(self.connections), contextlib.AsyncExitStack() as stack:
             for manager in self.managers.values():
                 await stack.enter_async_context(manager.run())
             yield

@@ -19,7 +19,6 @@ and the SDK's client injects the gateway's context into the upstream request.
 from __future__ import annotations
 
 import contextlib
-import shlex
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -27,8 +26,6 @@ from typing import Any, cast
 import anyio
 import mcp.types as types
 import structlog
-from mcp.client.client import Client
-from mcp.client.stdio import StdioServerParameters
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
@@ -42,9 +39,19 @@ from mcp.server.subscriptions import (
 from mcp.shared.exceptions import MCPError
 
 from securenet.mcp.inspector import Verdict
-from securenet.telemetry import get_tracer, set_current_span_attribute
+from securenet.mcp.upstream import UPSTREAM_UNAVAILABLE_CODE, UpstreamConnection, UpstreamSpec
+from securenet.telemetry import set_current_span_attribute
 
-__all__ = ["BLOCKED_CODE", "Analyze", "GatewayServer", "Hop", "UpstreamConnection", "UpstreamSpec", "open_upstreams"]
+__all__ = [
+    "BLOCKED_CODE",
+    "UPSTREAM_UNAVAILABLE_CODE",
+    "Analyze",
+    "GatewayServer",
+    "Hop",
+    "UpstreamConnection",
+    "UpstreamSpec",
+    "supervise_upstreams",
+]
 
 log = structlog.get_logger("securenet.mcp")
 
@@ -53,132 +60,8 @@ BLOCKED_CODE = -32010
 RESERVED_META_PREFIX = "io.modelcontextprotocol/"
 
 
-@dataclass(frozen=True)
-class UpstreamSpec:
-    """``NAME=URL`` or ``NAME=stdio:COMMAND ARGS...`` from the command line or settings."""
-
-    name: str
-    url: str | None = None
-    command: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> UpstreamSpec:
-        name, sep, target = text.partition("=")
-        name = name.strip()
-        if not sep or not name or not target.strip():
-            raise ValueError(f"upstream {text!r} is not NAME=URL or NAME=stdio:COMMAND")
-        if not name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"upstream name {name!r} may only use letters, digits, - and _")
-        target = target.strip()
-        if target.startswith("stdio:"):
-            command = tuple(shlex.split(target.removeprefix("stdio:")))
-            if not command:
-                raise ValueError(f"upstream {name!r}: stdio: needs a command")
-            return cls(name, command=command)
-        if not target.startswith(("http://", "https://")):
-            raise ValueError(f"upstream {name!r}: {target!r} is neither an http(s) URL nor stdio:COMMAND")
-        return cls(name, url=target)
-
-    def describe(self) -> str:
-        return self.url or "stdio:" + shlex.join(self.command)
-
-
 #: ``analyze(tenant_id, message, upstream, session_id, tool, blocked_tools, other_tools) -> (verdict, trace_id)``
 Analyze = Any
-
-
-class UpstreamConnection:
-    """One persistent client session to an upstream, shared by every downstream session."""
-
-    def __init__(
-        self,
-        spec: UpstreamSpec,
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        mode: str | None = None,
-    ) -> None:
-        self.spec = spec
-        #: "auto" (2026-07-28 when the upstream offers it, else the initialize handshake) or
-        #: "legacy" (always the handshake). HTTP upstreams default to "auto" because it is the
-        #: only era in which the SDK client keeps its connection: a handshake-era upstream answers
-        #: over SSE, and the client closes each SSE response as soon as the result arrives, before
-        #: the chunked body ends, so httpcore drops the connection and every call pays a new TCP
-        #: connect. A 2026-07-28 answer is a plain JSON body, read to the end, and the connection
-        #: goes back to the pool. stdio has no connection to keep and stays on the handshake.
-        self.mode = mode or ("auto" if spec.url is not None else "legacy")
-        self.cwd = cwd
-        self.env = dict(env) if env else None
-        self.client: Client | None = None
-        self.listeners: list[Any] = []
-
-    async def open(self, stack: contextlib.AsyncExitStack) -> None:
-        target: Any
-        if self.spec.url is not None:
-            target = self.spec.url
-        else:
-            target = StdioServerParameters(
-                command=self.spec.command[0], args=list(self.spec.command[1:]), env=self.env, cwd=self.cwd
-            )
-        # No response cache: a cached tools/list would hide a changed (rug-pulled) definition.
-        self.client = await stack.enter_async_context(
-            Client(target, mode=cast(Any, self.mode), message_handler=self._on_message, cache=None)
-        )
-        # 2026-07-28 upstreams announce changes only on a subscriptions/listen stream.
-        tasks = await stack.enter_async_context(anyio.create_task_group())
-        stack.callback(tasks.cancel_scope.cancel)
-        tasks.start_soon(self._listen)
-
-    async def _listen(self) -> None:
-        from mcp.client.subscriptions import ListenNotSupportedError
-
-        client = self.require()
-        delay = 0.5
-        while True:
-            try:
-                async with client.listen(
-                    tools_list_changed=True, prompts_list_changed=True, resources_list_changed=True
-                ) as subscription:
-                    delay = 0.5
-                    async for event in subscription:
-                        await self._dispatch(type(event).__name__)
-            except ListenNotSupportedError:
-                return  # a handshake-era upstream: notifications arrive through _on_message
-            except Exception as exc:
-                log.warning(
-                    "upstream change stream lost; listening again",
-                    upstream=self.spec.name,
-                    error_type=type(exc).__name__,
-                    retry_in_s=delay,
-                )
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-
-    async def _on_message(self, message: Any) -> None:
-        if isinstance(message, types.ToolListChangedNotification):
-            await self._dispatch("ToolsListChanged")
-        elif isinstance(message, types.ResourceListChangedNotification):
-            await self._dispatch("ResourcesListChanged")
-        elif isinstance(message, types.PromptListChangedNotification):
-            await self._dispatch("PromptsListChanged")
-        elif isinstance(message, Exception):
-            log.warning("upstream transport error", upstream=self.spec.name, error_type=type(message).__name__)
-
-    async def _dispatch(self, kind_name: str) -> None:
-        kinds = {
-            "ToolsListChanged": ToolsListChanged,
-            "ResourcesListChanged": ResourcesListChanged,
-            "PromptsListChanged": PromptsListChanged,
-        }
-        kind = kinds.get(kind_name)
-        if kind is not None:
-            for listener in self.listeners:
-                await listener(kind())
-
-    def require(self) -> Client:
-        if self.client is None:
-            raise MCPError(types.INTERNAL_ERROR, f"upstream {self.spec.name!r} is not connected")
-        return self.client
 
 
 def _dump(result: Any) -> dict[str, Any]:
@@ -341,7 +224,16 @@ class GatewayServer(Server[Any]):
             )
             raise MCPError(types.INTERNAL_ERROR, "the gateway could not complete the request") from None
 
-    async def _upstream_changed(self, kind: Any) -> None:
+    async def _upstream_changed(self, kind_name: str) -> None:
+        kind: ToolsListChanged | ResourcesListChanged | PromptsListChanged
+        if kind_name == "ToolsListChanged":
+            kind = ToolsListChanged()
+        elif kind_name == "ResourcesListChanged":
+            kind = ResourcesListChanged()
+        elif kind_name == "PromptsListChanged":
+            kind = PromptsListChanged()
+        else:
+            return
         if isinstance(kind, ToolsListChanged):
             for state in self._states.values():
                 state.listed = False
@@ -377,8 +269,7 @@ class GatewayServer(Server[Any]):
     # -- the forwarding core: transport-independent ------------------------------------------
 
     async def list_tools(self, hop: Hop, cursor: str | None = None) -> types.ListToolsResult:
-        client = self.upstream.require()
-        result = _dump(await client.list_tools(cursor=cursor))
+        result = _dump(await self.upstream.call(lambda client: client.list_tools(cursor=cursor)))
         verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": hop.request_id, "result": result}, hop)
         state = self.state(hop.tenant_id)
         # Recomputed on every list: a definition approved since is usable again.
@@ -398,7 +289,7 @@ class GatewayServer(Server[Any]):
         return types.ListToolsResult.model_validate(forwarded)
 
     async def call_tool(self, hop: Hop, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
-        client = self.upstream.require()
+        await self.upstream.require()  # an unavailable upstream answers before anything is judged
         if not self.state(hop.tenant_id).listed:
             # Judge the current definitions first: a poisoned or changed tool must not be
             # callable just because the client skipped tools/list.
@@ -415,7 +306,8 @@ class GatewayServer(Server[Any]):
             return _tool_error(_blocked_text(verdict, trace_id, "tool call"), _verdict_meta(verdict, trace_id))
         forwarded_request: dict[str, Any] = verdict.message or request
         forwarded_arguments = cast(dict[str, Any], forwarded_request["params"]["arguments"])
-        result = await client.call_tool(name, forwarded_arguments, meta=cast(types.RequestParamsMeta, hop.meta))
+        meta = cast(types.RequestParamsMeta, hop.meta)
+        result = await self.upstream.call(lambda client: client.call_tool(name, forwarded_arguments, meta=meta))
         answer = {"jsonrpc": "2.0", "id": hop.request_id, "result": _dump(result)}
         verdict, trace_id = await self._judge(answer, hop, name)
         if verdict.decision == "block" or verdict.message is None:
@@ -436,18 +328,21 @@ class GatewayServer(Server[Any]):
         return type(result).model_validate(forwarded)
 
     async def list_resources(self, hop: Hop, cursor: str | None = None) -> Any:
-        return await self._answer(hop, await self.upstream.require().list_resources(cursor=cursor), "resource list")
+        result = await self.upstream.call(lambda client: client.list_resources(cursor=cursor))
+        return await self._answer(hop, result, "resource list")
 
     async def list_resource_templates(self, hop: Hop, cursor: str | None = None) -> Any:
-        result = await self.upstream.require().list_resource_templates(cursor=cursor)
+        result = await self.upstream.call(lambda client: client.list_resource_templates(cursor=cursor))
         return await self._answer(hop, result, "resource template list")
 
     async def read_resource(self, hop: Hop, uri: str) -> Any:
-        result = await self.upstream.require().read_resource(uri, meta=cast(types.RequestParamsMeta, hop.meta))
+        meta = cast(types.RequestParamsMeta, hop.meta)
+        result = await self.upstream.call(lambda client: client.read_resource(uri, meta=meta))
         return await self._answer(hop, result, "resource")
 
     async def list_prompts(self, hop: Hop, cursor: str | None = None) -> Any:
-        return await self._answer(hop, await self.upstream.require().list_prompts(cursor=cursor), "prompt list")
+        result = await self.upstream.call(lambda client: client.list_prompts(cursor=cursor))
+        return await self._answer(hop, result, "prompt list")
 
     async def get_prompt(self, hop: Hop, name: str, arguments: dict[str, str] | None) -> Any:
         request: dict[str, Any] = {
@@ -459,7 +354,8 @@ class GatewayServer(Server[Any]):
         verdict, trace_id = await self._judge(request, hop)
         if verdict.decision == "block":
             raise _refuse(verdict, trace_id, "prompt request")
-        result = await self.upstream.require().get_prompt(name, arguments, meta=cast(types.RequestParamsMeta, hop.meta))
+        meta = cast(types.RequestParamsMeta, hop.meta)
+        result = await self.upstream.call(lambda client: client.get_prompt(name, arguments, meta=meta))
         return await self._answer(hop, result, "prompt")
 
     async def proxy(self, tenant_id: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -523,11 +419,19 @@ class GatewayServer(Server[Any]):
 
 
 @contextlib.asynccontextmanager
-async def open_upstreams(connections: list[UpstreamConnection]) -> AsyncIterator[None]:
-    async with contextlib.AsyncExitStack() as stack:
+async def supervise_upstreams(connections: list[UpstreamConnection]) -> AsyncIterator[None]:
+    """Run one supervisor per upstream for the life of the block; an upstream that is down at the
+    start is marked so and retried, and no upstream's failure ends the block.
+
+    The block starts once every upstream's first connection attempt has ended (at most the
+    longest connect timeout), so healthy upstreams are served from the first request."""
+    async with anyio.create_task_group() as tasks:
         for connection in connections:
-            with get_tracer(__name__).start_as_current_span(
-                "mcp.gateway.connect", attributes={"securenet.mcp.upstream": connection.spec.name}
-            ):
-                await connection.open(stack)
-        yield
+            tasks.start_soon(connection.supervise, name=f"mcp-upstream-{connection.spec.name}")
+        with anyio.move_on_after(max((c.connect_timeout for c in connections), default=0) + 1):
+            for connection in connections:
+                await connection.first_attempt.wait()
+        try:
+            yield
+        finally:
+            tasks.cancel_scope.cancel()

@@ -227,6 +227,7 @@ class UpstreamServer(Server[Any]):
             "protocol_version": ctx.protocol_version,
             "transport": "http" if request is not None else "stdio",
             "session_id": headers.get(SESSION_ID_HEADER) if headers is not None else None,
+            "pid": os.getpid(),  # lets a test crash this very process
         }
         entry = _jsonable(entry)
         with _calls_lock:
