@@ -8,7 +8,10 @@ then ablations: each component alone, baselines contaminated with attack rows, o
 
 Figures are "NSL-KDD" figures (1998-era traffic), not real-world accuracy.
 
-    .venv/bin/python benchmarks/detection_quality.py [--seed 0] [--extra-seeds 3]
+The file is read from ../shared/datasets/nsl-kdd/ beside the project root (it is not part of
+the repository), or from --dataset PATH; without it the script says so and exits 1.
+
+    .venv/bin/python benchmarks/detection_quality.py [--seed 0] [--extra-seeds 3] [--dataset PATH]
 """
 
 from __future__ import annotations
@@ -85,10 +88,10 @@ class Split:
         return self.train.iloc[np.sort(np.concatenate([normal, extra]))].reset_index(drop=True)
 
 
-def load_split(seed: int) -> Split:
-    chunk = read_all(DATASET, "nsl-kdd")
+def load_split(dataset: Path, seed: int) -> Split:
+    chunk = read_all(dataset, "nsl-kdd")
     if chunk.labels is None:
-        raise SystemExit(f"{DATASET} has no label column")
+        raise SystemExit(f"{dataset} has no label column")
     labels = chunk.labels.to_numpy(dtype=str)
     order = np.random.default_rng(seed).permutation(len(chunk.frame))
     cut = int(TRAIN_SHARE * len(order))
@@ -211,13 +214,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="split and model seed (default 0)")
     parser.add_argument("--extra-seeds", type=int, default=3, help="further seeds for the stability table")
+    parser.add_argument("--dataset", type=Path, default=DATASET, help=f"NSL-KDD training file (default {DATASET})")
     args = parser.parse_args()
     seed: int = args.seed
+    dataset: Path = args.dataset
+    if not dataset.is_file():
+        raise SystemExit(f"NSL-KDD training file not found: {dataset} (pass --dataset PATH)")
 
-    split = load_split(seed)
+    split = load_split(dataset, seed)
     baseline_frame = split.baseline_rows(0.0, seed)
     valid_attack_share = float((split.valid_labels != "normal").mean())
-    print(f"NSL-KDD {DATASET.name}: seed {seed}, {TRAIN_SHARE:.0%} train / {1 - TRAIN_SHARE:.0%} validation")
+    print(f"NSL-KDD {dataset.name}: seed {seed}, {TRAIN_SHARE:.0%} train / {1 - TRAIN_SHARE:.0%} validation")
     print(
         f"training: {len(baseline_frame)} normal rows (of {len(split.train)}); "
         f"validation: {len(split.valid)} rows, {valid_attack_share:.1%} attacks"
@@ -293,7 +300,7 @@ def main() -> None:
         print(f"  {seed:<6}{ours_overall.roc_auc:>9.4f}{plain_overall.roc_auc:>10.4f}", end="")
         print(f"{ours_overall.roc_auc / plain_overall.roc_auc:>8.4f}")
         for other in range(seed + 1, seed + 1 + args.extra_seeds):
-            other_split = load_split(other)
+            other_split = load_split(dataset, other)
             normal = other_split.baseline_rows(0.0, other)
             ours_auc = roc_auc(
                 FlowAnomalyDetector(random_state=other).fit(normal).score(other_split.valid), other_split.valid_labels

@@ -1,9 +1,7 @@
-"""The CLI end to end: train and analyze on an NSL-KDD slice; errors exit non-zero with a message."""
+"""The CLI end to end: train and analyze on synthetic NSL-KDD records; errors exit non-zero with a message."""
 
 from __future__ import annotations
 
-import gzip
-import itertools
 import json
 from pathlib import Path
 
@@ -12,20 +10,17 @@ from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
 from securenet.cli import app
+from tests.netsec.kdd import kdd_lines, write_kdd
 
-NSL_KDD = Path(__file__).resolve().parents[2] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def kdd_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
     root = tmp_path_factory.mktemp("cli")
-    with NSL_KDD.open() as source:
-        lines = list(itertools.islice(source, 5000))
-    train, test = root / "train.txt", root / "test.txt.gz"
-    train.write_text("".join(lines[:3000]))
-    with gzip.open(test, "wt") as handle:
-        handle.write("".join(lines[3000:]))
+    lines = kdd_lines(5000)
+    train = write_kdd(root / "train.txt", lines[:3000])
+    test = write_kdd(root / "test.txt.gz", lines[3000:])
     labels = [line.rstrip("\n").split(",")[41] for line in lines[3000:]]
     return train, test, labels
 

@@ -30,18 +30,17 @@ from securenet.netsec.models import (
     TailCalibrator,
 )
 from securenet.netsec.readers import read_flows
+from tests.netsec.kdd import kdd_lines, write_kdd
 from tests.netsec.traffic import background_and_scan
 
-NSL_KDD = Path(__file__).resolve().parents[3] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
 KEY = b"0123456789abcdef0123456789abcdef"
 MAGIC = b"SNETMODEL\n"
 
 
 @pytest.fixture(scope="module")
-def nsl_kdd() -> tuple[pd.DataFrame, np.ndarray]:
-    if not NSL_KDD.exists():
-        pytest.skip(f"NSL-KDD not found at {NSL_KDD}")
-    chunk = next(read_flows(NSL_KDD, "nsl-kdd", chunk_size=4000))
+def nsl_kdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, np.ndarray]:
+    path = write_kdd(tmp_path_factory.mktemp("kdd") / "train.txt", kdd_lines(4000))
+    chunk = next(read_flows(path, "nsl-kdd", chunk_size=4000))
     assert chunk.labels is not None
     return chunk.frame, chunk.labels.to_numpy()
 

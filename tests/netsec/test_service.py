@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,16 +13,13 @@ from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.readers import read_all
 from securenet.netsec.service import ThreatDetectionService
 from securenet.telemetry import trace_operation
+from tests.netsec.kdd import kdd_lines, write_kdd
 from tests.netsec.traffic import background_and_scan
-
-NSL_KDD = Path(__file__).resolve().parents[3] / "shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt"
 
 
 @pytest.fixture(scope="module")
 def kdd(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("kdd") / "slice.txt"
-    with NSL_KDD.open() as source:
-        path.write_text("".join(itertools.islice(source, 4000)))
+    path = write_kdd(tmp_path_factory.mktemp("kdd") / "slice.txt", kdd_lines(4000))
     chunk = read_all(path, "nsl-kdd")
     train, test = chunk.frame.iloc[:2500], chunk.frame.iloc[2500:].reset_index(drop=True)
     labels = chunk.labels.iloc[2500:].reset_index(drop=True)
