@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from securenet.cli import app
 from tests.netsec.kdd import kdd_lines, write_kdd
+from tests.netsec.test_readers import ZEEK_HEADER, ndjson, sample_flows, truncated_gzip, zeek_labelled
 
 runner = CliRunner()
 
@@ -31,7 +32,7 @@ def model(kdd_files, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tenant.model"
     result = runner.invoke(app, ["train", "--format", "nsl-kdd", str(train), "--model", str(path), "--normal-only"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stderr)
+    summary = json.loads(result.stdout)
     assert summary["training_rows"] < 3000  # only the normal rows
     assert path.exists()
     return path
@@ -152,3 +153,51 @@ def test_normal_only_needs_labels(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "-f", "csv", str(flows), "--model", str(tmp_path / "m"), "--normal-only"])
     assert result.exit_code == 2
     assert "no labels" in result.stderr
+
+
+def test_train_normal_only_on_a_labelled_iot23_zeek_log(tmp_path: Path) -> None:
+    # IoT-23's conn.log.labeled: label columns joined by three spaces; labels in any case.
+    spellings = ["benign", "Benign", "BENIGN", "Malicious", "Background", "-"]
+    labels = [(spellings[i % 6], "-" if i % 6 != 3 else "PartOfAHorizontalPortScan") for i in range(240)]
+    flows = tmp_path / "conn.log.labeled"
+    flows.write_text(zeek_labelled(sample_flows(240), labels, "iot23"))
+    model = tmp_path / "m.model"
+
+    result = runner.invoke(app, ["train", "-f", "zeek", str(flows), "--model", str(model), "--normal-only"])
+
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)  # the summary is the command's output, as analyze's verdicts are
+    assert summary["training_rows"] == 120  # benign, Benign and BENIGN: half of the rows
+    assert summary["model"] == str(model) and model.exists()
+
+
+def test_analyze_a_truncated_gzip_reports_the_cut_at_its_line(tmp_path: Path) -> None:
+    path, line = truncated_gzip(tmp_path, ndjson(sample_flows(400)))
+
+    skipped = runner.invoke(app, ["analyze", "-f", "ndjson", str(path), "-o", "ndjson", "--on-error", "skip"])
+
+    assert skipped.exit_code == 0, skipped.stderr
+    records = [json.loads(text) for text in skipped.stdout.splitlines()]
+    assert [r["index"] for r in records] == list(range(line))  # every record before the cut, then the cut
+    assert all("score" in r for r in records[:-1])
+    assert records[-1]["error"].startswith(f"{path}:{line}: ") and "gzip" in records[-1]["error"]
+    assert "1 malformed record(s) skipped" in skipped.stderr
+
+    failed = runner.invoke(app, ["analyze", "-f", "ndjson", str(path), "-o", "ndjson"])
+
+    assert failed.exit_code == 2
+    assert failed.stderr.startswith(f"error: {path}:{line}: ") and "gzip" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def test_zeek_header_lines_may_be_indented(tmp_path: Path) -> None:
+    labels = [("Benign", "-")] * 30
+    text = zeek_labelled(sample_flows(30), labels, "stratosphere")
+    flows = tmp_path / "conn.log"
+    flows.write_text("".join("  " + line if line.startswith("#") else line for line in text.splitlines(True)))
+    assert text.count("\n#") == len(ZEEK_HEADER) - 1
+
+    result = runner.invoke(app, ["analyze", "-f", "zeek", str(flows), "-o", "ndjson"])
+
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 30

@@ -110,7 +110,10 @@ def train(
     model: Annotated[Path, typer.Option("--model", help="Where to write the model file.")],
     fmt: FormatOption = "zeek",
     normal_only: Annotated[
-        bool, typer.Option("--normal-only", help="Train only on rows labelled normal (formats with labels).")
+        bool,
+        typer.Option(
+            "--normal-only", help="Train only on rows labelled normal or benign, in any case (needs a label column)."
+        ),
     ] = False,
     on_error: OnErrorOption = "skip",
 ) -> None:
@@ -123,7 +126,7 @@ def train(
         summary = commands.train(file, fmt, model, normal_only=normal_only, on_error=on_error, settings=Settings())
     except commands.CommandError as exc:
         _fail(str(exc))
-    typer.echo(json.dumps(summary, indent=2), err=True)
+    typer.echo(json.dumps(summary, indent=2))
 
 
 @app.command()

@@ -8,6 +8,7 @@ import time
 
 from securenet.store.tenants import KEY_PREFIX
 from tests.api.conftest import admin, bearer
+from tests.netsec.test_readers import sample_flows, zeek_labelled
 
 PROBLEM = "application/problem+json"
 
@@ -304,6 +305,22 @@ def test_train_model_then_analyze_with_it(api) -> None:
         headers=bearer(acme),
     )
     assert upload.status_code == 422
+
+
+def test_train_normal_only_on_a_labelled_zeek_upload_keeps_benign_rows(api) -> None:
+    acme = api.tenant("acme")
+    spellings = ["Benign", "benign", "Malicious", "Unknown"]
+    labels = [(spellings[i % 4], "(empty)") for i in range(200)]
+
+    trained = api.client.post(
+        "/v1/models:train",
+        params={"format": "zeek", "normal_only": "true"},
+        content=zeek_labelled(sample_flows(200), labels, "stratosphere"),
+        headers=bearer(acme),
+    )
+
+    assert trained.status_code == 201, trained.text
+    assert trained.json()["n_training_rows"] == 100
 
 
 def test_admin_endpoints_need_the_admin_key(api) -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,14 +106,34 @@ def _zeek(value: Any) -> str:
     return f"{value:.6f}" if isinstance(value, float) else str(value)
 
 
+def zeek_row(f: dict[str, Any]) -> str:
+    record = {f"id.{k}" if k in ("orig_h", "orig_p", "resp_h", "resp_p") else k: v for k, v in f.items()}
+    record |= {"local_orig": "T", "missed_bytes": 0, "history": "ShADadFf", "tunnel_parents": "(empty)"}
+    record |= {"orig_ip_bytes": f["orig_bytes"] + 40, "resp_ip_bytes": f["resp_bytes"] + 40}
+    return "\t".join(_zeek(record[name]) for name in ZEEK_FIELDS)
+
+
 def zeek_tsv(flows: list[dict[str, Any]]) -> str:
-    rows = []
-    for f in flows:
-        record = {f"id.{k}" if k in ("orig_h", "orig_p", "resp_h", "resp_p") else k: v for k, v in f.items()}
-        record |= {"local_orig": "T", "missed_bytes": 0, "history": "ShADadFf", "tunnel_parents": "(empty)"}
-        record |= {"orig_ip_bytes": f["orig_bytes"] + 40, "resp_ip_bytes": f["resp_bytes"] + 40}
-        rows.append("\t".join(_zeek(record[name]) for name in ZEEK_FIELDS))
+    rows = [zeek_row(f) for f in flows]
     return "\n".join([*ZEEK_HEADER, *rows, "#close\t2024-01-01-01-00-00"]) + "\n"
+
+
+def zeek_labelled(flows: list[dict[str, Any]], labels: list[tuple[str, str]], layout: str) -> str:
+    """A conn.log.labeled as published: Stratosphere's two extra tab columns, or IoT-23's three-space ones.
+
+    IoT-23 joins tunnel_parents, label and detailed-label with three spaces, in #fields, #types,
+    every row and even the #close trailer.
+    """
+    if layout == "stratosphere":
+        header = [*ZEEK_HEADER[:-2], ZEEK_HEADER[-2] + "\tlabel\tdetailedlabel", ZEEK_HEADER[-1] + "\tstring\tstring"]
+        rows = [f"{zeek_row(f)}\t{label}\t{detail}" for f, (label, detail) in zip(flows, labels, strict=True)]
+        return "\n".join([*header, *rows]) + "\n"  # Stratosphere's files stop without #close
+    fields, types = ZEEK_HEADER[-2].split("\t"), ZEEK_HEADER[-1].split("\t")
+    fields[-1] += "   label   detailed-label"
+    types[-1] += "   string   string"
+    header = [*ZEEK_HEADER[:-2], "\t".join(fields), "\t".join(types)]
+    rows = [f"{zeek_row(f)}   {label}   {detail}" for f, (label, detail) in zip(flows, labels, strict=True)]
+    return "\n".join([*header, *rows, "#close\t2019-01-03-20-02-05   benign   -"]) + "\n"
 
 
 def zeek_json(flows: list[dict[str, Any]]) -> str:
@@ -340,6 +361,44 @@ def test_zeek_tsv_without_fields_header_names_line_1(tmp_path: Path) -> None:
 
     assert (caught.value.error.line, caught.value.error.field) == (1, None)
     assert "#fields" in str(caught.value)
+
+
+LABELS = [("Malicious", "PartOfAHorizontalPortScan"), ("benign", "-"), ("Background", "(empty)"), ("-", "-")]
+
+
+@pytest.mark.parametrize("layout", ["iot23", "stratosphere"])
+def test_zeek_tsv_label_columns_are_labels(tmp_path: Path, layout: str) -> None:
+    flows = sample_flows(4)
+    stats = ReadStats()
+
+    chunk = read_all(write(tmp_path, zeek_labelled(flows, LABELS, layout)), "zeek", stats=stats)
+
+    assert chunk.labels is not None and list(chunk.labels) == ["Malicious", "benign", "Background", None]
+    pd.testing.assert_frame_equal(chunk.frame, read_all(write(tmp_path, zeek_tsv(flows), "plain.log"), "zeek").frame)
+    assert (stats.rows, stats.skipped) == (4, 0)
+
+
+def test_zeek_json_label_is_a_label(tmp_path: Path) -> None:
+    lines = [
+        {"ts": 1.0, "id.orig_h": "10.0.0.1", "proto": "tcp", "label": "Benign", "detailed-label": "-"},
+        {"ts": 2.0, "id.orig_h": "10.0.0.2", "proto": "tcp", "label": "Malicious", "detailed-label": "C&C"},
+    ]
+    chunk = read_all(write(tmp_path, "".join(json.dumps(line) + "\n" for line in lines)), "zeek")
+    assert chunk.labels is not None and list(chunk.labels) == ["Benign", "Malicious"]
+    assert list(chunk.frame.columns) == list(FLOW_COLUMNS)
+
+
+def test_zeek_tsv_header_lines_may_start_with_whitespace(tmp_path: Path) -> None:
+    flows = sample_flows(3)
+    lines = zeek_tsv(flows).splitlines()
+    indented = [
+        (" " * (i % 3) + "\t" * (i % 2)) + line if line.startswith("#") else line for i, line in enumerate(lines)
+    ]
+    assert any(line.startswith(" #") for line in indented) and any(line.startswith("\t#") for line in indented)
+
+    chunk = read_all(write(tmp_path, "\n".join(indented) + "\n"), "zeek", on_error="fail")
+
+    pd.testing.assert_frame_equal(chunk.frame, read_all(write(tmp_path, zeek_tsv(flows), "plain.log"), "zeek").frame)
 
 
 def test_zeek_json_iso_timestamps_and_ignored_keys(tmp_path: Path) -> None:
@@ -650,10 +709,53 @@ def test_stats_accumulate_across_reads(tmp_path: Path) -> None:
     assert (stats.rows, stats.skipped, len(stats.errors)) == (2, 2, 2)
 
 
-def test_truncated_gzip_is_a_file_error(tmp_path: Path) -> None:
-    data = gzip.compress(ndjson(sample_flows(200)).encode())
-    path = tmp_path / "cut.gz"
-    path.write_bytes(data[: len(data) // 2])
+def truncated_gzip(tmp_path: Path, text: str) -> tuple[Path, int]:
+    """``text`` gzipped and cut mid-stream; also the 1-based line the cut falls in."""
+    data = gzip.compress(text.encode())
+    cut = data[: len(data) // 2]
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(cut)
+    readable = zlib.decompressobj(wbits=31).decompress(cut)  # what the cut stream still holds
+    assert 0 < len(readable) < len(text) and not readable.endswith(b"\n")  # the cut is mid-line
+    return path, readable.count(b"\n") + 1
+
+
+@pytest.mark.parametrize("chunk_size", [7, 65536])
+def test_truncated_gzip_is_an_error_at_its_line_and_the_lines_before_it_are_kept(
+    tmp_path: Path, chunk_size: int
+) -> None:
+    text = zeek_labelled(sample_flows(400), [("Benign", "-")] * 400, "iot23")
+    path, line = truncated_gzip(tmp_path, text)
+    complete = line - 1 - len(ZEEK_HEADER)  # records on the lines before the cut one
+    stats = ReadStats()
+
+    chunks = list(read_flows(path, "zeek", chunk_size=chunk_size, stats=stats))
+
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+    assert list(frame["uid"]) == [f"C{i:04d}" for i in range(complete)]  # the cut line is not a record
+    assert sum(len(c.labels) for c in chunks if c.labels is not None) == complete
+    assert [(i, e.line, e.field) for c in chunks for i, e in c.skipped] == [(complete, line, None)]
+    assert (stats.rows, stats.skipped, [e.line for e in stats.errors]) == (complete, 1, [line])
+    assert str(stats.errors[0]).startswith(f"{path}:{line}: ") and "gzip" in str(stats.errors[0])
+
+
+def test_truncated_gzip_with_fail_raises_at_its_line_after_the_lines_before_it(tmp_path: Path) -> None:
+    path, line = truncated_gzip(tmp_path, ndjson(sample_flows(400)))
+    read: list[FlowChunk] = []
+
+    with pytest.raises(MalformedInputError) as caught:
+        read.extend(read_flows(path, "ndjson", on_error="fail", chunk_size=50))
+
+    assert (caught.value.error.line, caught.value.error.field) == (line, None)
+    assert str(caught.value).startswith(f"{path}:{line}: ") and "gzip" in str(caught.value)
+    assert sum(len(c.frame) for c in read) == line - 1  # every record before the cut came out first
+
+
+def test_corrupt_gzip_is_a_file_error(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(ndjson(sample_flows(200)).encode()))
+    data[-8] ^= 0xFF  # the CRC: the data cannot be trusted
+    path = tmp_path / "corrupt.gz"
+    path.write_bytes(bytes(data))
 
     with pytest.raises(MalformedInputError, match="gzip"):
         list(read_flows(path, "ndjson"))

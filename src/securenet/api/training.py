@@ -15,6 +15,7 @@ from securenet.api.deps import CurrentTenant, State
 from securenet.api.flows import parse_flows
 from securenet.api.problems import Problem
 from securenet.netsec.flows import flows_to_frame
+from securenet.netsec.labels import is_normal
 from securenet.netsec.readers import MalformedInputError, read_all
 from securenet.store.schema import Model
 from securenet.telemetry import current_trace_id
@@ -64,7 +65,7 @@ async def _baseline(request: Request, fmt: str | None, normal_only: bool, max_fl
         if normal_only:
             if chunk.labels is None:
                 raise Problem(422, "Validation failed", f"the {fmt} upload has no labels for normal_only")
-            frame = frame.loc[chunk.labels.str.lower().eq("normal").to_numpy()].reset_index(drop=True)
+            frame = frame.loc[is_normal(chunk.labels)].reset_index(drop=True)
         return frame
 
     try:

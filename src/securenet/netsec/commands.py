@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from securenet.netsec.features import FeatureSchemaError
+from securenet.netsec.labels import is_normal
 from securenet.netsec.models import FlowAnomalyDetector, ModelError
 from securenet.netsec.readers import FORMATS, MalformedInputError, ReadStats, RecordError, read_all, read_flows
 from securenet.netsec.service import ThreatDetectionService
@@ -83,8 +84,7 @@ def train(
     if normal_only:
         if chunk.labels is None:
             raise CommandError(f"--normal-only needs labelled input, and {file} has no labels")
-        normal = chunk.labels.astype(str).str.lower().eq("normal").to_numpy()
-        frame = frame.loc[normal].reset_index(drop=True)
+        frame = frame.loc[is_normal(chunk.labels)].reset_index(drop=True)
     try:
         detector = FlowAnomalyDetector().fit(frame)
         model_path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,13 @@ How a file is read:
   and converted and validated column by column with masks, never value by value.
 * Every rejected record becomes a :class:`RecordError` naming the file, the 1-based physical
   line and the field. ``on_error="skip"`` drops the record, counts it and logs the first few;
-  ``on_error="fail"`` raises :class:`MalformedInputError` at the first one. Problems with the
-  file itself (a Zeek log without ``#fields``, a CSV header that lacks a mapped column, a
-  truncated gzip stream) always raise, because no record of such a file can be trusted.
+  ``on_error="fail"`` raises :class:`MalformedInputError` at the first one. A gzip stream cut
+  off early is such an error too, at the line where it ends: the lines before it are read as
+  usual, and the cut line is not a record. Problems with the file itself (a Zeek log without
+  ``#fields``, a CSV header that lacks a mapped column, corrupt gzip data) always raise,
+  because no record of such a file can be trusted.
+* Labels (a ``label`` column in any format, the last NSL-KDD field) come out beside the
+  frame, never as features.
 
 A record is one physical line in every format: flow logs never need embedded newlines, and
 this keeps line numbers exact and chunks independent.
@@ -40,13 +44,16 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import IO, Final, Literal, TextIO, get_args
+from typing import IO, TYPE_CHECKING, Final, Literal, TextIO, get_args
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from securenet.netsec.flows import CANONICAL_MARK, EXTRA_PREFIX, FLOW_DTYPES, empty_frame, normalize_frame
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = [
     "FORMATS",
@@ -143,6 +150,9 @@ _PORTS: Final = frozenset({"orig_p", "resp_p"})
 _NON_NEGATIVE: Final = frozenset({"duration", "orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts"})
 _CASE: Final[dict[str, Literal["lower", "upper"]]] = {"proto": "lower", "conn_state": "upper"}
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+#: IoT-23's conn.log.labeled joins its last fields (tunnel_parents, label, detailed-label) with
+#: three spaces instead of the separator, in #fields, #types and every record.
+_IOT23_JOIN: Final = "   "
 _EPOCH: Final = pd.Timestamp(0, tz="UTC")
 
 # Problem codes for one value; 0 means the value is fine.
@@ -291,8 +301,8 @@ def _read(
 ) -> Generator[FlowChunk, None, None]:
     shown = "<stdin>" if path == "-" else path
     kept = skipped = warned = 0
-    with _open_text(path) as text:
-        blocks = _line_blocks(text, shown)
+    with _open_text(path) as (text, source):
+        blocks = _line_blocks(text, shown, source)
         for chunk in _raw_chunks(fmt, blocks, shown, chunk_size, column_map):
             frame, labels, kept_lines, rejects = _to_flows(chunk)
             rejected = sum(len(group.lines) for group in rejects)
@@ -323,24 +333,80 @@ def _read(
                 stats.rows += len(frame)
                 yield FlowChunk(frame, labels, kept, record_index, skipped_here)
                 kept += len(frame)
+        cut = source.truncation
+        if cut is not None:
+            # Where the stream was cut: one more malformed record, after every record before it.
+            if on_error == "fail":
+                raise MalformedInputError(cut)
+            if len(stats.errors) < MAX_RECORDED_ERRORS:
+                stats.errors.append(cut)
+            if warned < _WARN_FIRST:
+                logger.warning("skipping malformed record: %s", cut)
+                warned += 1
+            position = kept + skipped
+            stats.skipped += 1
+            skipped += 1
+            yield FlowChunk(empty_frame(), None, kept, np.zeros(0, dtype=np.int64), ((position, cut),))
     if skipped > warned:
         logger.warning("%s: skipped %d malformed records in all (%d logged above)", shown, skipped, warned)
 
 
+class _GzipStream(io.RawIOBase):
+    """Decompressed bytes of a gzip stream that end, instead of raising, where the stream is cut off.
+
+    GzipFile raises at a cut-off only once every byte before it has been returned, but the
+    buffered and text layers above would drop what they had gathered in that call; ending the
+    stream here keeps every complete line. The cut-off is noted in ``truncated``.
+    """
+
+    def __init__(self, fileobj: IO[bytes]) -> None:
+        super().__init__()
+        self._gzip = gzip.GzipFile(fileobj=fileobj, mode="rb")
+        self.truncated: EOFError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        if self.truncated is not None:
+            return 0
+        with memoryview(buffer) as view, view.cast("B") as target:
+            try:
+                data = self._gzip.read1(len(target))
+            except EOFError as exc:
+                self.truncated = exc
+                return 0
+            target[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._gzip.close()  # leaves fileobj open: its owner closes it
+        super().close()
+
+
+@dataclasses.dataclass
+class _Source:
+    """The bytes under the text: a gzip stream, if they are one, and where it was cut off, once read."""
+
+    gzip: _GzipStream | None = None
+    truncation: RecordError | None = None
+
+
 @contextmanager
-def _open_text(path: str) -> Iterator[TextIO]:
+def _open_text(path: str) -> Iterator[tuple[TextIO, _Source]]:
     """Open ``path`` (or stdin for ``-``) as UTF-8 text, decompressing gzip by its magic bytes."""
     binary: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     owned = path != "-"
     try:
         # Only a buffered reader can peek without consuming; anything else is read as plain text.
         magic = binary.peek(2)[:2] if isinstance(binary, io.BufferedReader) else b""
-        source: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=binary, mode="rb") if magic == _GZIP_MAGIC else binary
+        gzipped = _GzipStream(binary) if magic == _GZIP_MAGIC else None
+        source: IO[bytes] = binary if gzipped is None else io.BufferedReader(gzipped)
         # utf-8-sig drops a BOM; "replace" turns stray bytes into U+FFFD, which then fails
         # validation in the field it lands in instead of aborting the whole file.
         text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="replace", newline=None)
         try:
-            yield text
+            yield text, _Source(gzipped)
         finally:
             if owned:
                 text.close()
@@ -353,15 +419,19 @@ def _open_text(path: str) -> Iterator[TextIO]:
             binary.close()
 
 
-def _line_blocks(text: TextIO, path: str) -> _Blocks:
-    """Yield the file's lines in blocks, without newlines, with their 1-based line numbers."""
+def _line_blocks(text: TextIO, path: str, source: _Source) -> _Blocks:
+    """Yield the file's lines in blocks, without newlines, with their 1-based line numbers.
+
+    A gzip stream cut off early ends the lines at the last complete one: the cut line is noted
+    in ``source.truncation``, not yielded, as a fragment of a record is not a record.
+    """
     lineno = 0
     tail = ""
     while True:
         try:
             piece = text.read(_READ_CHARS)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            # A truncated or corrupt gzip stream is a file problem, not a record problem.
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            # Corrupt gzip data is a file problem, not a record problem: nothing read can be trusted.
             raise MalformedInputError(RecordError(path, lineno + 1, None, f"unreadable gzip data: {exc}")) from exc
         if not piece:
             break
@@ -370,7 +440,10 @@ def _line_blocks(text: TextIO, path: str) -> _Blocks:
         if lines:
             yield np.arange(lineno + 1, lineno + 1 + len(lines), dtype=np.int64), lines
             lineno += len(lines)
-    if tail:
+    cut = source.gzip.truncated if source.gzip is not None else None
+    if cut is not None:
+        source.truncation = RecordError(path, lineno + 1, None, f"truncated gzip data: {cut}")
+    elif tail:
         yield np.array([lineno + 1], dtype=np.int64), [tail]
 
 
@@ -532,7 +605,8 @@ def _check_column_map(column_map: Mapping[str, str]) -> None:
 def _zeek_plan(path: str, fields: list[str], types: list[str] | None) -> _ColumnPlan:
     plan = _ColumnPlan(path)
     for i, name in enumerate(fields):
-        if name in _ALIASES or types is None:
+        # Labelled logs (IoT-23, Stratosphere) add a string-typed label column: a label, not text to drop.
+        if name in _ALIASES or name.strip().lower() == _LABEL or types is None:
             plan.resolve(name)
         elif types[i] in _ZEEK_NUMERIC_TYPES:
             plan.columns[name] = _Column(_Role.NUMBER, (plan.extra_column(name),))
@@ -600,9 +674,18 @@ def _raw_chunks(
     return iter(())
 
 
+def _zeek_header_entries(value: str, separator: str) -> tuple[list[str], bool]:
+    """The entries of a ``#fields`` or ``#types`` value, and whether IoT-23 joined some by three spaces."""
+    entries = value.split(separator)
+    if _IOT23_JOIN not in value or separator == " ":
+        return entries, False
+    return [part for entry in entries for part in entry.split(_IOT23_JOIN)], True
+
+
 def _zeek_tsv_chunks(blocks: _Blocks, path: str, chunk_size: int) -> Iterator[_RawChunk]:
     separator, unset, empty = "\t", "-", "(empty)"
     fields: list[str] | None = None
+    joined = False  # the #fields entries were joined by three spaces, so the records' fields are too
     types: list[str] | None = None
     types_line = 0
     plan: _ColumnPlan | None = None
@@ -611,17 +694,21 @@ def _zeek_tsv_chunks(blocks: _Blocks, path: str, chunk_size: int) -> Iterator[_R
     def flush(batch: _Batch) -> _RawChunk:
         assert fields is not None
         assert plan is not None
+        if joined:
+            batch = batch[0], list(map(operator.methodcaller("replace", _IOT23_JOIN, separator), batch[1]))
         return _split_delimited(batch, fields, separator, plan, _MISSING | {unset, empty}, path)
 
     for linenos, lines in blocks:
-        # Header lines split the block into runs of records; most blocks have none.
-        headers = np.flatnonzero(np.fromiter(map(operator.methodcaller("startswith", "#"), lines), bool, len(lines)))
+        # Header lines split the block into runs of records; most blocks have none. Some tools
+        # indent them: lstrip returns a line without leading blanks as it is, without a copy.
+        stripped = map(str.lstrip, lines)
+        headers = np.flatnonzero(np.fromiter(map(operator.methodcaller("startswith", "#"), stripped), bool, len(lines)))
         bounds = [-1, *headers.tolist(), len(lines)]
         for run in range(len(bounds) - 1):
             if run > 0:
                 for batch in batcher.rest():  # a header after records starts another log
                     yield flush(batch)
-                lineno, text = int(linenos[bounds[run]]), lines[bounds[run]]
+                lineno, text = int(linenos[bounds[run]]), lines[bounds[run]].lstrip()
                 if text.startswith("#separator"):
                     # Written as "#separator \x09": the value itself uses Zeek's \xNN escapes.
                     try:
@@ -634,9 +721,9 @@ def _zeek_tsv_chunks(blocks: _Blocks, path: str, chunk_size: int) -> Iterator[_R
                 else:
                     key, _, value = text[1:].partition(separator)
                     if key == "fields":
-                        fields, types, plan = value.split(separator), None, None
+                        (fields, joined), types, plan = _zeek_header_entries(value, separator), None, None
                     elif key == "types":
-                        types, types_line, plan = value.split(separator), lineno, None
+                        types, types_line, plan = _zeek_header_entries(value, separator)[0], lineno, None
                     elif key == "unset_field":
                         unset, plan = value, None
                     elif key == "empty_field":
