@@ -120,7 +120,14 @@ def test_micro_batches_give_the_same_scores(detector: FlowAnomalyDetector, split
     small._component_score = spy  # type: ignore[method-assign]
     small._paths = IsolationPathScorer(forest, block_rows=97)
     small._paths.trees[0] = CountingTree()
-    np.testing.assert_allclose(small.score(split["valid"]), detector.score(split["valid"]), rtol=1e-12)
+    batched, whole = small.score(split["valid"]), detector.score(split["valid"])
+    # The kNN distances are float32 matrix products, and OpenBLAS picks its kernel by the block's
+    # shape (OPENBLAS_CORETYPE=Haswell's small-matrix kernels sum in another order), so a flow's
+    # score may move in the 5th decimal with the batch size; rows are never mixed up, and no
+    # verdict changes unless the score sits that close to the threshold.
+    np.testing.assert_allclose(batched, whole, rtol=0, atol=1e-4)
+    clear = np.abs(whole - detector.threshold) > 1e-4
+    np.testing.assert_array_equal((batched >= detector.threshold)[clear], (whole >= detector.threshold)[clear])
     n = len(split["valid"])
     knn = [size for name, size in calls if name == "knn"]
     assert max(knn) == 97 and len(knn) == int(np.ceil(n / 97))
