@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from securenet.cli import app
 from tests.netsec.kdd import kdd_lines, write_kdd
 from tests.netsec.test_readers import ZEEK_HEADER, ndjson, sample_flows, truncated_gzip, zeek_labelled
+from tests.netsec.traffic import background_and_scan
 
 runner = CliRunner()
 
@@ -201,3 +202,49 @@ def test_zeek_header_lines_may_be_indented(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) == 30
+
+
+def write_ndjson(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def test_relative_model_paths_work_from_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    normal, scan = background_and_scan()
+    write_ndjson(tmp_path / "baseline.ndjson", normal)
+    write_ndjson(tmp_path / "flows.ndjson", normal[:20] + scan[:20])
+    monkeypatch.chdir(tmp_path)
+    for model in ("dir/x.model", "y.model"):
+        trained = runner.invoke(app, ["train", "-f", "ndjson", "baseline.ndjson", "--model", model])
+        assert trained.exit_code == 0, trained.stderr
+        assert (tmp_path / model).exists()
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    cases = [
+        (tmp_path, "dir/x.model"),
+        (tmp_path, "./dir/../dir/x.model"),
+        (sub, "../dir/x.model"),
+        (sub, "../y.model"),
+    ]
+    for cwd, model in cases:
+        monkeypatch.chdir(cwd)
+        flows = "flows.ndjson" if cwd == tmp_path else "../flows.ndjson"
+        result = runner.invoke(app, ["analyze", "-f", "ndjson", flows, "--model", model, "-o", "json"])
+        assert result.exit_code == 0, f"{model} from {cwd}: {result.stderr}"
+        assert json.loads(result.stdout)["summary"]["flows"] == 40
+
+
+def test_model_dir_still_confines_models_named_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    normal, _ = background_and_scan()
+    write_ndjson(tmp_path / "baseline.ndjson", normal)
+    monkeypatch.chdir(tmp_path)
+    for model in ("models/inside.model", "outside.model"):
+        assert runner.invoke(app, ["train", "-f", "ndjson", "baseline.ndjson", "--model", model]).exit_code == 0
+    monkeypatch.setenv("SECURENET_MODEL_DIR", "models")
+    inside = runner.invoke(app, ["analyze", "-f", "ndjson", "baseline.ndjson", "--model", "models/inside.model"])
+    assert inside.exit_code == 0, inside.stderr
+    outside = runner.invoke(app, ["analyze", "-f", "ndjson", "baseline.ndjson", "--model", "outside.model"])
+    assert outside.exit_code == 2
+    assert "outside the model directory" in outside.stderr

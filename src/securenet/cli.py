@@ -99,6 +99,14 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _absolute(path: Path) -> Path:
+    """A path given on the command line, resolved against the current directory once, here.
+
+    ``-`` (stdin) stays as it is.
+    """
+    return path if str(path) == "-" else path.expanduser().resolve()
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         _fail(f"{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -123,7 +131,9 @@ def train(
     _check_choice("--format", fmt, commands.FORMATS)
     _check_choice("--on-error", on_error, ("skip", "fail"))
     try:
-        summary = commands.train(file, fmt, model, normal_only=normal_only, on_error=on_error, settings=Settings())
+        summary = commands.train(
+            _absolute(file), fmt, _absolute(model), normal_only=normal_only, on_error=on_error, settings=Settings()
+        )
     except commands.CommandError as exc:
         _fail(str(exc))
     typer.echo(json.dumps(summary, indent=2))
@@ -144,7 +154,14 @@ def analyze(
     _check_choice("--output", output, ("table", "json", "ndjson"))
     _check_choice("--on-error", on_error, ("skip", "fail"))
     try:
-        commands.analyze(file, fmt, model, output=output, on_error=on_error, settings=Settings())
+        commands.analyze(
+            _absolute(file),
+            fmt,
+            None if model is None else _absolute(model),
+            output=output,
+            on_error=on_error,
+            settings=Settings(),
+        )
     except commands.CommandError as exc:
         _fail(str(exc))
 
@@ -292,6 +309,7 @@ def mcp_gateway(
     from securenet.mcp.gateway import UpstreamSpec
     from securenet.mcp.policy import PolicyError, load_policy
 
+    policy = None if policy is None else _absolute(policy)
     try:
         specs = [UpstreamSpec.parse(item) for item in upstream]
         if policy is not None:
@@ -321,8 +339,9 @@ def mcp_check(
     from securenet.mcp.inspector import InspectionContext, MessageInspector
     from securenet.mcp.policy import Policy, PolicyError, load_policy
 
+    input_file = _absolute(input_file)
     try:
-        chosen = load_policy(policy) if policy is not None else Policy()
+        chosen = load_policy(_absolute(policy)) if policy is not None else Policy()
     except PolicyError as exc:
         _fail(str(exc))
     inspector = MessageInspector()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from securenet.telemetry import TelemetrySettings
@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    data_dir: Path = Path("data")
+    #: Every path option is made absolute when the settings are read (see ``_absolute``).
+    data_dir: Path = Field(default=Path("data"), validate_default=True)
     #: Where trained models live; models are only ever loaded from inside it.
     model_dir: Path | None = None
     #: HMAC key for model files (>= 16 bytes). With it, unsigned or re-signed models are refused.
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     mcp_policy_file: Path | None = None
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
+    @field_validator("data_dir", "model_dir", "mcp_policy_file")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        """Resolve paths once, here: later joins and a changed working directory cannot move them."""
+        return None if path is None else path.expanduser().resolve()
+
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'securenet.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'securenet.db'}"

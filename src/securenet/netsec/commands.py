@@ -103,9 +103,12 @@ def train(
 
 
 def load_detector(model_path: Path, settings: Settings) -> FlowAnomalyDetector:
-    # A model named on the command line is trusted to live in its own directory unless
-    # SECURENET_MODEL_DIR says where models must come from.
-    model_dir = settings.model_dir if settings.model_dir is not None else model_path.resolve().parent
+    # A path named on the command line means what it means in the shell: relative to the
+    # current directory. Made absolute first, so load() never joins it onto the model directory.
+    model_path = model_path.resolve()
+    # Such a model is trusted to live in its own directory unless SECURENET_MODEL_DIR says
+    # where models must come from.
+    model_dir = settings.model_dir if settings.model_dir is not None else model_path.parent
     try:
         return FlowAnomalyDetector.load(model_path, model_dir, key=settings.model_key_bytes())
     except (ModelError, OSError) as exc:

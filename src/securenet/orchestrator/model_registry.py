@@ -20,7 +20,8 @@ __all__ = ["ModelRegistry"]
 class ModelRegistry:
     def __init__(self, db: Database, model_dir: Path, key: bytes | None = None) -> None:
         self.db = db
-        self.model_dir = model_dir
+        #: Absolute, so a relative setting and a later change of directory cannot move it.
+        self.model_dir = model_dir.resolve()
         self.key = key
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[int, FlowAnomalyDetector]] = {}
@@ -40,7 +41,8 @@ class ModelRegistry:
         cached = self._cache.get(tenant_id)
         if cached is not None and cached[0] == model_id:
             return cached
-        detector = FlowAnomalyDetector.load(self.model_dir / tenant_id / file_name, self.model_dir, key=self.key)
+        # Named relative to the model directory: load() joins it there and checks it stays inside.
+        detector = FlowAnomalyDetector.load(Path(tenant_id, file_name), self.model_dir, key=self.key)
         with self._lock:
             self._cache[tenant_id] = (model_id, detector)
         return model_id, detector
