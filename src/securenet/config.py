@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1)
     #: Pending batches per tenant stream before ingest answers 503.
     stream_max_len: int = Field(default=10_000, ge=1)
+    #: Deliveries of an ingest batch before it goes to the dead-letter stream with its failure.
+    stream_max_deliveries: int = Field(default=5, ge=1)
     #: MCP upstreams served by `securenet serve` at /mcp/NAME (NAME=URL or NAME=stdio:COMMAND), JSON list.
     mcp_upstreams: list[str] = Field(default_factory=list)
     #: Seconds an MCP upstream gets to answer the handshake before the attempt counts as failed.

@@ -3,7 +3,9 @@
 At-least-once delivery made exactly-once in effect: a message is acknowledged only
 after its analysis is committed, stale pending messages of dead workers are claimed,
 and the stored analysis is keyed by the message id, so a redelivered message writes
-nothing twice.
+nothing twice. A message that fails is delivered again, up to the queue's
+``max_deliveries``; failing on its last delivery, it goes to the dead-letter stream
+with the reason.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import structlog
 
 from securenet.ingest import FlowQueue, Message, QueueUnavailableError, process_span
 from securenet.netsec.flows import flows_to_frame
+from securenet.netsec.models import ModelError
 from securenet.orchestrator import SecurityOrchestrator
 
-__all__ = ["StreamWorker"]
+__all__ = ["StreamWorker", "failure_reason"]
 
 log = structlog.get_logger("securenet.worker")
 
@@ -52,14 +56,25 @@ class StreamWorker:
             messages = self.queue.consume(self.name, self.batch_size, self.block_ms)
         if not messages:
             return 0
+        done: list[Message] = []
+        failed: list[tuple[Message, str]] = []
         with process_span(messages):
-            done = [message for message in messages if self._process(message)]
+            for message in messages:
+                reason = self._process(message)
+                if reason is None:
+                    done.append(message)
+                else:
+                    failed.append((message, reason))
         if done:
             self.queue.ack(done)
             self.processed += len(done)
+        if failed:
+            # Pending again until claimed after claim_idle_ms; on its last delivery, a dead letter.
+            self.queue.reject(failed)
         return len(done)
 
-    def _process(self, message: Message) -> bool:
+    def _process(self, message: Message) -> str | None:
+        """None when the message was processed, else why it failed."""
         try:
             self.orchestrator.analyze_flows(
                 message.tenant_id,
@@ -68,12 +83,15 @@ class StreamWorker:
                 message_id=message.id,
             )
         except Exception as exc:
-            # Not acknowledged: it stays pending and is claimed again after claim_idle_ms.
+            reason = failure_reason(exc)
             log.error(
-                "message processing failed; it will be retried", message_id=message.id, error_type=type(exc).__name__
+                "message processing failed",
+                message_id=message.id,
+                delivery=message.delivery_count,
+                error_type=type(exc).__name__,
             )
-            return False
-        return True
+            return reason
+        return None
 
     def run(self) -> None:
         """Process until stopped; back off while the queue is unreachable."""
@@ -104,3 +122,19 @@ class StreamWorker:
                 return True
             time.sleep(poll_s)
         return False
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a dead letter says about a failure: the error type, plus detail only where it holds no secrets.
+
+    Model errors describe the model file by name; OS errors say what failed and on which
+    file name, without the directory. Anything else (a database error could quote its URL)
+    is named by type alone.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, ModelError):
+        return f"{name}: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        file_name = f" ({Path(exc.filename).name})" if isinstance(exc.filename, str | os.PathLike) else ""
+        return f"{name}: {exc.strerror}{file_name}"
+    return name

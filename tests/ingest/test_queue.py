@@ -240,6 +240,30 @@ def test_entries_never_acknowledged_end_as_dead_letters(backend: Backend, caplog
     assert any(entry_id in r.getMessage() for r in caplog.records)
 
 
+def test_a_failure_on_the_last_delivery_is_dead_lettered_with_its_reason(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = backend.make(max_deliveries=2)
+    (entry_id,) = queue.publish("acme", flows(1))
+    (first,) = queue.consume("w1", 1, 0)
+    queue.reject([(first, "ValueError: first try")])
+    assert queue.dead_letters() == [], "deliveries are left: it stays pending"
+    assert queue.depth("acme") == 1
+    (second,) = queue.claim_stale("w2", 0, 10)
+    assert second.delivery_count == 2
+    with caplog.at_level(logging.ERROR, logger="securenet.ingest"):
+        queue.reject([(second, "FileNotFoundError: No such file or directory (x.model)")])
+    (dead,) = queue.dead_letters()
+    assert (dead.message_id, dead.tenant_id, dead.delivery_count) == (entry_id, "acme", 2)
+    assert dead.error == "FileNotFoundError: No such file or directory (x.model)"
+    assert json.loads(dead.fields[b"records"]) == flows(1), "the entry is kept as published"
+    assert queue.depth("acme") == 0
+    time.sleep(0.05)
+    assert queue.claim_stale("w3", 0, 10) == [], "it is never delivered again"
+    dead_lettered = [r for r in caplog.records if r.name == "securenet.ingest" and entry_id in r.getMessage()]
+    assert len(dead_lettered) == 1, "logged once"
+
+
 POISON = {
     "not json": {b"tenant": b"acme", b"records": b"{not json", b"published_at": b"1.0"},
     "not a list": {b"tenant": b"acme", b"records": b'{"a": 1}', b"published_at": b"1.0"},

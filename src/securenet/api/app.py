@@ -54,10 +54,12 @@ def build_state(settings: Settings) -> AppState:
         import redis
 
         instrument_redis()
-        queue = RedisStreamQueue(settings.redis_url, max_len=settings.stream_max_len)
+        queue = RedisStreamQueue(
+            settings.redis_url, max_len=settings.stream_max_len, max_deliveries=settings.stream_max_deliveries
+        )
         limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url, socket_timeout=2))
     else:
-        queue = InProcessQueue(max_len=settings.stream_max_len)
+        queue = InProcessQueue(max_len=settings.stream_max_len, max_deliveries=settings.stream_max_deliveries)
         limiter = InProcessRateLimiter()
     models = ModelRegistry(db, settings.effective_model_dir, settings.model_key_bytes())
     orchestrator = SecurityOrchestrator(db, models, policies=PolicyProvider(db, settings.mcp_policy_file))

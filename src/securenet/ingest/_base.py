@@ -122,6 +122,15 @@ class StreamQueueBase(ABC):
         start_ns = time.time_ns()
         return self._deliver(self._read_new(consumer, count, block_ms), "receive", start_ns)
 
+    def reject(self, failures: Sequence[tuple[Message, str]]) -> None:
+        last = [
+            (RawEntry(message.stream, message.id, message.fields, message.delivery_count), reason)
+            for message, reason in failures
+            if message.delivery_count >= self.max_deliveries
+        ]
+        if last:
+            self._dead_letter(last)
+
     def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[Message]:
         check_batch_args(consumer, count)
         if min_idle_ms < 0:

@@ -93,7 +93,9 @@ def _decode(raw: RawEntry, system: str, group: str) -> Message:
         raise _Poison(f"records are not JSON: {type(exc).__name__}") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _Poison("records are not a JSON array of objects")
-    return Message(raw.id, raw.stream, tenant_id, records, carrier, raw.delivery_count, published_at, system, group)
+    return Message(
+        raw.id, raw.stream, tenant_id, records, carrier, raw.delivery_count, published_at, system, group, raw.fields
+    )
 
 
 def sort_out(

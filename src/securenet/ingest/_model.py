@@ -39,7 +39,8 @@ DEFAULT_GROUP = "securenet-workers"
 DEFAULT_MAX_LEN = 100_000
 #: Records per stream entry; a larger published batch becomes several entries.
 DEFAULT_MAX_ENTRY_RECORDS = 1_000
-#: Deliveries after which an entry that is never acknowledged is dead-lettered by ``claim_stale``.
+#: Deliveries an entry gets: one that fails on its last (``reject``), or is never acknowledged
+#: (``claim_stale``), is dead-lettered.
 DEFAULT_MAX_DELIVERIES = 5
 #: The longest ``block_ms`` a consumer may ask for (the Redis reader's socket timeout covers it).
 MAX_BLOCK_MS = 60_000
@@ -119,6 +120,8 @@ class Message:
     published_at: float
     system: str = field(default="", compare=False, repr=False)
     group: str = field(default="", compare=False, repr=False)
+    #: The entry's fields as stored, so a dead letter keeps the entry untouched.
+    fields: Mapping[bytes, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,15 @@ class FlowQueue(Protocol):
 
     def ack(self, messages: Sequence[Message]) -> None:
         """Acknowledge and delete processed entries; they are never delivered again."""
+        ...
+
+    def reject(self, failures: Sequence[tuple[Message, str]]) -> None:
+        """Report ``(message, reason)`` pairs whose processing failed.
+
+        A message on its last permitted delivery (``max_deliveries``) is dead-lettered with the
+        reason, counted, logged once and acknowledged; the others stay pending, and
+        ``claim_stale`` delivers them again once idle. The reason is stored: no secrets in it.
+        """
         ...
 
     def depth(self, tenant_id: str) -> int:
