@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +34,18 @@ def clean_telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     shutdown_telemetry(timeout_s=5.0)
     reset_otel_globals()
+
+
+@pytest.fixture(autouse=True)
+def user_data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tests never touch the real user data directory, SecureNet's default data_dir.
+
+    XDG_DATA_HOME (which platformdirs follows) points at a fresh directory for each test, so
+    the default is ``<it>/securenet``, for subprocesses too.
+    """
+    home = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -25,6 +27,7 @@ def serve(
     import uvicorn
 
     settings = Settings()
+    _show_database(settings)
     uvicorn.run(
         "securenet.api.app:create_app",
         factory=True,
@@ -55,6 +58,8 @@ def _effective_config(settings: Settings) -> tuple[dict[str, Any], list[str]]:
         "host": settings.host,
         "port": settings.port,
         "data_dir": str(settings.data_dir),
+        "model_dir": str(settings.effective_model_dir),
+        "database": _masked_url(settings.effective_database_url),
         "telemetry": {
             "environment": telemetry.environment,
             "log_format": telemetry.effective_log_format,
@@ -174,13 +179,52 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 
 
-def _database(settings: Settings, *, migrate: bool = True) -> Any:
+def _masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def _show_database(settings: Settings) -> Any:
+    """Say on stderr, in one line with the password masked, which database this command uses."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(settings.effective_database_url)
+    except ArgumentError as exc:
+        _fail(f"SECURENET_DATABASE_URL is not a database URL: {exc}")
+    typer.echo(f"database: {url.render_as_string(hide_password=True)}", err=True)
+    return url
+
+
+@contextmanager
+def _database(settings: Settings, *, create: bool = False, migrate: bool = True) -> Iterator[Any]:
+    """The configured database, named on stderr (password masked), disposed of afterwards.
+
+    Only commands that set ``create`` may create a SQLite file; the others fail when it is
+    missing, since an empty new database would answer every question with nothing.
+    """
     from securenet.store.database import Database
 
+    url = _show_database(settings)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if not create and path and path != ":memory:" and not Path(path).exists():
+        _fail(
+            f"no database at {Path(path).resolve()}; point SECURENET_DATA_DIR at the server's data "
+            "directory or SECURENET_DATABASE_URL at its database (`securenet tenants create` makes a new one)"
+        )
     db = Database(settings.effective_database_url)
-    if migrate:
-        db.upgrade()
-    return db
+    try:
+        if migrate:
+            db.upgrade()
+        yield db
+    finally:
+        db.dispose()
 
 
 @tenants_app.command("create")
@@ -191,9 +235,8 @@ def tenants_create(
     """Create a tenant and print its first API key (shown once)."""
     from securenet.store.tenants import TenantExistsError, create_tenant
 
-    db = _database(Settings())
     try:
-        with db.session() as session:
+        with _database(Settings(), create=True) as db, db.session() as session:
             tenant, key = create_tenant(session, name, rate_limit_per_minute=rate_limit)
             tenant_id, prefix, secret = tenant.id, key.key.prefix, key.secret
     except TenantExistsError as exc:
@@ -210,8 +253,7 @@ def tenants_list() -> None:
 
     from securenet.store.schema import Tenant
 
-    db = _database(Settings())
-    with db.session() as session:
+    with _database(Settings()) as db, db.session() as session:
         for tenant in session.scalars(select(Tenant).order_by(Tenant.created_at)):
             typer.echo(f"{tenant.id}\t{tenant.name}")
 
@@ -222,8 +264,7 @@ def keys_create(tenant_id: str, name: Annotated[str, typer.Option(help="A label 
     from securenet.store.schema import Tenant
     from securenet.store.tenants import create_key
 
-    db = _database(Settings())
-    with db.session() as session:
+    with _database(Settings()) as db, db.session() as session:
         if session.get(Tenant, tenant_id) is None:
             _fail(f"no tenant {tenant_id}")
         key = create_key(session, tenant_id, name)
@@ -236,8 +277,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's shown pref
     """Revoke an API key by its prefix."""
     from securenet.store.tenants import revoke_key
 
-    db = _database(Settings())
-    with db.session() as session:
+    with _database(Settings()) as db, db.session() as session:
         count = revoke_key(session, prefix)
     if count == 0:
         _fail(f"no active key with prefix {prefix!r}")
@@ -247,14 +287,16 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's shown pref
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    _database(Settings(), migrate=False).upgrade(revision)
+    with _database(Settings(), create=True, migrate=False) as db:
+        db.upgrade(revision)
     typer.echo(f"database at {revision}", err=True)
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. base)."""
-    _database(Settings(), migrate=False).downgrade(revision)
+    with _database(Settings(), migrate=False) as db:
+        db.downgrade(revision)
     typer.echo(f"database at {revision}", err=True)
 
 
@@ -273,6 +315,7 @@ def worker(
     settings = Settings()
     if not settings.redis_url:
         _fail("securenet worker needs SECURENET_REDIS_URL; without Redis, `securenet serve` runs the worker itself")
+    _show_database(settings)
     setup_telemetry(settings.telemetry)
     configure_logging(settings.telemetry)
     state = build_state(settings)
@@ -318,7 +361,9 @@ def mcp_gateway(
         port = int(port_text)
         if not host:
             raise ValueError(f"--listen {listen!r} is not HOST:PORT")
-        gateway = create_gateway_app(Settings(), specs, policy_file=policy, tenant_id=tenant)
+        settings = Settings()
+        _show_database(settings)
+        gateway = create_gateway_app(settings, specs, policy_file=policy, tenant_id=tenant)
     except (ValueError, PolicyError) as exc:
         _fail(str(exc))
     for spec in specs:
@@ -381,7 +426,9 @@ def pins_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant'
     """List pinned tools and their status (pinned, or changed and awaiting approval)."""
     from securenet.mcp.pins import ToolPinStore
 
-    for pin in ToolPinStore(_database(Settings())).list(tenant):
+    with _database(Settings()) as db:
+        pins = ToolPinStore(db).list(tenant)
+    for pin in pins:
         typer.echo(f"{pin.tenant_id}\t{pin.upstream}\t{pin.tool_name}\t{pin.status}\t{pin.sha256[:12]}")
 
 
@@ -394,6 +441,8 @@ def pins_approve(
     """Accept a changed tool definition as its new pin, so the tool can be used again."""
     from securenet.mcp.pins import ToolPinStore
 
-    if not ToolPinStore(_database(Settings())).approve(tenant, upstream, tool):
+    with _database(Settings()) as db:
+        approved = ToolPinStore(db).approve(tenant, upstream, tool)
+    if not approved:
         _fail(f"no changed definition awaits approval for {upstream}/{tool} (tenant {tenant})")
     typer.echo(f"approved the new definition of {upstream}/{tool}", err=True)

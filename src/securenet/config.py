@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,9 +20,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    #: Every path option is made absolute when the settings are read (see ``_absolute``).
-    data_dir: Path = Field(default=Path("data"), validate_default=True)
-    #: Where trained models live; models are only ever loaded from inside it.
+    #: The database and models live here unless SECURENET_DATABASE_URL / SECURENET_MODEL_DIR say
+    #: otherwise. The default, the user's data directory, is the same whatever the working directory.
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("securenet")), validate_default=True)
+    #: Where trained models live (default DATA_DIR/models); models are only ever loaded from inside it.
     model_dir: Path | None = None
     #: HMAC key for model files (>= 16 bytes). With it, unsigned or re-signed models are refused.
     model_key: SecretStr | None = None
