@@ -110,9 +110,9 @@ def test_config_names_the_database_and_creates_nothing(user_data_home: Path, mon
     shown = json.loads(result.stdout)
     assert shown["data_dir"] == str(user_data_home / "securenet")
     assert shown["model_dir"] == str(user_data_home / "securenet" / "models")
-    assert shown["database"] == f"sqlite:///{user_data_home / 'securenet' / 'securenet.db'}"
+    assert shown["database_url"] == f"sqlite:///{user_data_home / 'securenet' / 'securenet.db'}"
     monkeypatch.setenv("SECURENET_DATABASE_URL", "postgresql+psycopg://svc:hunter2-secret@127.0.0.1:5432/securenet")
     masked = runner.invoke(app, ["config"])
-    assert json.loads(masked.stdout)["database"] == "postgresql+psycopg://svc:***@127.0.0.1:5432/securenet"
+    assert json.loads(masked.stdout)["database_url"] == "postgresql+psycopg://svc:***@127.0.0.1:5432/securenet"
     assert "hunter2-secret" not in masked.output
     assert not (user_data_home / "securenet").exists()

@@ -9,12 +9,24 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import SecretStr
 
-from securenet.config import Settings
+from securenet.config import ConfigError, Settings, load_settings, mask_url
+from securenet.telemetry import TelemetrySettings
 
 __all__ = ["app"]
 
 app = typer.Typer(name="securenet", help="SecureNet: MCP gateway and network threat detection.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    """The settings, or exit 2 with one line per invalid SECURENET_* variable."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -26,7 +38,7 @@ def serve(
     """Run the HTTP service under uvicorn."""
     import uvicorn
 
-    settings = Settings()
+    settings = _settings()
     _show_database(settings)
     uvicorn.run(
         "securenet.api.app:create_app",
@@ -39,10 +51,28 @@ def serve(
     )
 
 
+def _telemetry_problems(telemetry: TelemetrySettings) -> list[str]:
+    return [str(p) for p in (*telemetry.resolve().problems, *telemetry.log_problems())]
+
+
+def _shown_settings(settings: Settings) -> dict[str, Any]:
+    """Every setting but telemetry, as JSON values with secrets masked and defaults resolved."""
+    shown: dict[str, Any] = settings.model_dump(mode="json", exclude={"telemetry"})
+    for name in shown:
+        if isinstance(getattr(settings, name), SecretStr):
+            shown[name] = "***"
+    shown["database_url"] = mask_url(settings.effective_database_url)
+    shown["model_dir"] = str(settings.effective_model_dir)
+    if settings.redis_url is not None:
+        shown["redis_url"] = mask_url(settings.redis_url)
+    shown["mcp_upstreams"] = [mask_url(item) for item in settings.mcp_upstreams]
+    return shown
+
+
 def _effective_config(settings: Settings) -> tuple[dict[str, Any], list[str]]:
     telemetry = settings.telemetry
     resolved = telemetry.resolve()
-    problems = [str(p) for p in (*resolved.problems, *telemetry.log_problems())]
+    problems = _telemetry_problems(telemetry)
     otlp = {
         signal: {
             "endpoint": cfg.endpoint,
@@ -55,11 +85,7 @@ def _effective_config(settings: Settings) -> tuple[dict[str, Any], list[str]]:
         for signal, cfg in resolved.otlp.items()
     }
     config = {
-        "host": settings.host,
-        "port": settings.port,
-        "data_dir": str(settings.data_dir),
-        "model_dir": str(settings.effective_model_dir),
-        "database": _masked_url(settings.effective_database_url),
+        **_shown_settings(settings),
         "telemetry": {
             "environment": telemetry.environment,
             "log_format": telemetry.effective_log_format,
@@ -79,12 +105,13 @@ def _effective_config(settings: Settings) -> tuple[dict[str, Any], list[str]]:
 
 @app.command("config")
 def show_config() -> None:
-    """Print the effective configuration (secrets masked); exit 1 if any value is invalid."""
+    """Print every setting (secrets masked); exit 2 if a SECURENET_* value is invalid, 1 for OTEL_* fallbacks."""
     try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError names each field
-        typer.echo(f"error: invalid configuration:\n{exc}", err=True)
-        raise typer.Exit(1) from None
+        settings = load_settings()
+    except ConfigError as exc:
+        for problem in [*exc.problems, *_telemetry_problems(TelemetrySettings())]:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from None
     config, problems = _effective_config(settings)
     typer.echo(json.dumps(config, indent=2, sort_keys=True))
     for problem in problems:
@@ -137,7 +164,7 @@ def train(
     _check_choice("--on-error", on_error, ("skip", "fail"))
     try:
         summary = commands.train(
-            _absolute(file), fmt, _absolute(model), normal_only=normal_only, on_error=on_error, settings=Settings()
+            _absolute(file), fmt, _absolute(model), normal_only=normal_only, on_error=on_error, settings=_settings()
         )
     except commands.CommandError as exc:
         _fail(str(exc))
@@ -165,7 +192,7 @@ def analyze(
             None if model is None else _absolute(model),
             output=output,
             on_error=on_error,
-            settings=Settings(),
+            settings=_settings(),
         )
     except commands.CommandError as exc:
         _fail(str(exc))
@@ -177,16 +204,6 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
-
-
-def _masked_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(not a database URL)"
 
 
 def _show_database(settings: Settings) -> Any:
@@ -236,7 +253,7 @@ def tenants_create(
     from securenet.store.tenants import TenantExistsError, create_tenant
 
     try:
-        with _database(Settings(), create=True) as db, db.session() as session:
+        with _database(_settings(), create=True) as db, db.session() as session:
             tenant, key = create_tenant(session, name, rate_limit_per_minute=rate_limit)
             tenant_id, prefix, secret = tenant.id, key.key.prefix, key.secret
     except TenantExistsError as exc:
@@ -253,7 +270,7 @@ def tenants_list() -> None:
 
     from securenet.store.schema import Tenant
 
-    with _database(Settings()) as db, db.session() as session:
+    with _database(_settings()) as db, db.session() as session:
         for tenant in session.scalars(select(Tenant).order_by(Tenant.created_at)):
             typer.echo(f"{tenant.id}\t{tenant.name}")
 
@@ -264,7 +281,7 @@ def keys_create(tenant_id: str, name: Annotated[str, typer.Option(help="A label 
     from securenet.store.schema import Tenant
     from securenet.store.tenants import create_key
 
-    with _database(Settings()) as db, db.session() as session:
+    with _database(_settings()) as db, db.session() as session:
         if session.get(Tenant, tenant_id) is None:
             _fail(f"no tenant {tenant_id}")
         key = create_key(session, tenant_id, name)
@@ -277,7 +294,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's shown pref
     """Revoke an API key by its prefix."""
     from securenet.store.tenants import revoke_key
 
-    with _database(Settings()) as db, db.session() as session:
+    with _database(_settings()) as db, db.session() as session:
         count = revoke_key(session, prefix)
     if count == 0:
         _fail(f"no active key with prefix {prefix!r}")
@@ -287,7 +304,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's shown pref
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    with _database(Settings(), create=True, migrate=False) as db:
+    with _database(_settings(), create=True, migrate=False) as db:
         db.upgrade(revision)
     typer.echo(f"database at {revision}", err=True)
 
@@ -295,7 +312,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. base)."""
-    with _database(Settings(), migrate=False) as db:
+    with _database(_settings(), migrate=False) as db:
         db.downgrade(revision)
     typer.echo(f"database at {revision}", err=True)
 
@@ -312,7 +329,7 @@ def worker(
     from securenet.telemetry import configure_logging, setup_telemetry, shutdown_telemetry
     from securenet.worker import StreamWorker
 
-    settings = Settings()
+    settings = _settings()
     if not settings.redis_url:
         _fail("securenet worker needs SECURENET_REDIS_URL; without Redis, `securenet serve` runs the worker itself")
     _show_database(settings)
@@ -353,6 +370,7 @@ def mcp_gateway(
     from securenet.mcp.policy import PolicyError, load_policy
 
     policy = None if policy is None else _absolute(policy)
+    settings = _settings()
     try:
         specs = [UpstreamSpec.parse(item) for item in upstream]
         if policy is not None:
@@ -361,7 +379,6 @@ def mcp_gateway(
         port = int(port_text)
         if not host:
             raise ValueError(f"--listen {listen!r} is not HOST:PORT")
-        settings = Settings()
         _show_database(settings)
         gateway = create_gateway_app(settings, specs, policy_file=policy, tenant_id=tenant)
     except (ValueError, PolicyError) as exc:
@@ -426,7 +443,7 @@ def pins_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant'
     """List pinned tools and their status (pinned, or changed and awaiting approval)."""
     from securenet.mcp.pins import ToolPinStore
 
-    with _database(Settings()) as db:
+    with _database(_settings()) as db:
         pins = ToolPinStore(db).list(tenant)
     for pin in pins:
         typer.echo(f"{pin.tenant_id}\t{pin.upstream}\t{pin.tool_name}\t{pin.status}\t{pin.sha256[:12]}")
@@ -441,7 +458,7 @@ def pins_approve(
     """Accept a changed tool definition as its new pin, so the tool can be used again."""
     from securenet.mcp.pins import ToolPinStore
 
-    with _database(Settings()) as db:
+    with _database(_settings()) as db:
         approved = ToolPinStore(db).approve(tenant, upstream, tool)
     if not approved:
         _fail(f"no changed definition awaits approval for {upstream}/{tool} (tenant {tenant})")

@@ -42,6 +42,7 @@ def test_training_with_a_relative_data_dir_then_analysing(tmp_path: Path, monkey
 
 def test_relative_model_and_policy_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "policy.yaml").write_text("{}\n")  # the policy file is loaded (validated) with the settings
     settings = Settings(data_dir=Path("d"), model_dir=Path("m/../models"), mcp_policy_file=Path("policy.yaml"))
     assert settings.data_dir == tmp_path.resolve() / "d"
     assert settings.model_dir == tmp_path.resolve() / "models"

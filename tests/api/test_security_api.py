@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import mcp.types as types
+import pytest
 from fastapi.testclient import TestClient
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -90,6 +91,86 @@ def test_policy_per_tenant_through_the_api(api) -> None:
     body = {"text": INJECTION, "channel": "tool_output"}
     assert analyze(api, acme, body)["decision"] == "warn"
     assert analyze(api, other, body)["decision"] == "block"  # another tenant keeps the default
+
+
+RELAXED_YAML = """\
+# critical findings only warn for this tenant
+severity_actions:
+  critical: warn
+  high: warn
+  medium: allow
+  low: allow
+"""
+RELAXED_TOML = """\
+[severity_actions]
+critical = "warn"
+high = "warn"
+medium = "allow"
+low = "allow"
+"""
+RELAXED_JSON = '{"severity_actions": {"critical": "warn", "high": "warn", "medium": "allow", "low": "allow"}}'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/yaml", RELAXED_YAML),
+        ("application/x-yaml", RELAXED_YAML),
+        ("text/yaml; charset=utf-8", RELAXED_YAML),
+        ("application/toml", RELAXED_TOML),
+        ("application/json", RELAXED_JSON),
+    ],
+)
+def test_policy_put_reads_yaml_toml_and_json_by_content_type(api, content_type: str, body: str) -> None:
+    acme = api.tenant("acme")
+    response = api.client.put(
+        "/v1/security/policy", content=body, headers={**bearer(acme), "Content-Type": content_type}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["policy"]["severity_actions"]["critical"] == "warn"
+    assert analyze(api, acme, {"text": INJECTION, "channel": "tool_output"})["decision"] == "warn"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_policy_put_with_another_content_type_is_415_naming_the_accepted_ones(api, content_type) -> None:
+    acme = api.tenant("acme")
+    headers = bearer(acme) if content_type is None else {**bearer(acme), "Content-Type": content_type}
+    response = api.client.put("/v1/security/policy", content=RELAXED_YAML, headers=headers)
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    detail = response.json()["detail"]
+    for accepted in ("application/yaml", "application/x-yaml", "text/yaml", "application/toml", "application/json"):
+        assert accepted in detail
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "line"),
+    [
+        ("application/yaml", "severity_actions:\n  critical: warn\n high: [warn\n", 3),
+        ("application/toml", '[severity_actions]\ncritical = "warn"\nhigh = warn\n', 3),
+        ("application/json", '{"severity_actions":\n  {"critical": "warn",}\n}', 2),
+    ],
+)
+def test_policy_put_that_does_not_parse_is_422_with_the_line(api, content_type: str, body: str, line: int) -> None:
+    acme = api.tenant("acme")
+    response = api.client.put(
+        "/v1/security/policy", content=body, headers={**bearer(acme), "Content-Type": content_type}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert f"line {line}" in problem["detail"]
+    assert problem["errors"][0]["line"] == line
+    assert api.client.get("/v1/security/policy", headers=bearer(acme)).json()["source"] == "default"
+
+
+def test_policy_put_of_a_yaml_list_is_422(api) -> None:
+    acme = api.tenant("acme")
+    response = api.client.put(
+        "/v1/security/policy", content="- warn\n", headers={**bearer(acme), "Content-Type": "application/yaml"}
+    )
+    assert response.status_code == 422
+    assert "mapping" in response.json()["detail"]
 
 
 def test_policy_file_applies_and_reloads(tmp_path: Path, make_api) -> None:

@@ -24,7 +24,7 @@ from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
 from securenet.api.middleware import BodyLimitMiddleware, TraceHeadersMiddleware
 from securenet.api.problems import PROBLEM_JSON, install_problem_handlers
 from securenet.api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
-from securenet.config import Settings
+from securenet.config import Settings, load_settings
 from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
 from securenet.store.database import Database
 from securenet.telemetry import (
@@ -67,7 +67,7 @@ def build_state(settings: Settings) -> AppState:
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or load_settings()  # a ConfigError names each bad variable, secrets hidden
     gateway = None
     if settings.mcp_upstreams:
         from securenet.api.mcp_routes import McpGateway

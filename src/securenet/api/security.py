@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from securenet.api.deps import CurrentTenant, State
 from securenet.api.problems import FieldError, Problem, validation_errors
-from securenet.mcp.policy import PolicyError
+from securenet.mcp.policy import PolicyError, PolicyFormat, PolicySyntaxError, read_policy_document
 from securenet.orchestrator import SecurityRequest
 
 __all__ = ["router"]
@@ -95,11 +95,54 @@ async def get_policy(tenant: CurrentTenant, state: State) -> dict[str, Any]:
     return {"source": source, "policy": effective.model_dump(mode="json")}
 
 
-@router.put("/policy", summary="Set the tenant's MCP policy (validated; takes effect within seconds)")
+#: The policy formats PUT accepts, by the body's media type.
+POLICY_MEDIA_TYPES: dict[str, PolicyFormat] = {
+    "application/yaml": "yaml",
+    "application/x-yaml": "yaml",
+    "text/yaml": "yaml",
+    "application/toml": "toml",
+    "application/json": "json",
+}
+
+
+async def _policy_document(request: Request) -> dict[str, Any]:
+    """The request body parsed by its Content-Type: 415 for another type, 422 naming the parser's line."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    fmt = POLICY_MEDIA_TYPES.get(media_type)
+    if fmt is None:
+        given = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+        raise Problem(
+            415, "Unsupported media type", f"{given}; send the policy as one of: {', '.join(POLICY_MEDIA_TYPES)}"
+        )
+    try:
+        text = (await request.body()).decode("utf-8")
+        document = await run_in_threadpool(read_policy_document, text, fmt, "the request body")
+    except UnicodeDecodeError:
+        raise Problem(422, "Invalid policy", "the request body is not UTF-8") from None
+    except PolicySyntaxError as exc:
+        where = {} if exc.line is None else {"line": exc.line, "column": exc.column}
+        raise Problem(422, "Invalid policy", str(exc), errors=[FieldError("", exc.problem, **where)]) from None
+    except PolicyError as exc:
+        raise Problem(422, "Invalid policy", str(exc)) from None
+    if document is None:
+        raise Problem(422, "Invalid policy", "the request body is empty; a policy is a mapping (an object)")
+    return dict(document)
+
+
+@router.put(
+    "/policy",
+    summary="Set the tenant's MCP policy (validated; takes effect within seconds)",
+    description="The body is YAML (`application/yaml`, `application/x-yaml`, `text/yaml`), TOML "
+    "(`application/toml`) or JSON (`application/json`), read by its Content-Type.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {media_type: {"schema": {"type": "object"}} for media_type in POLICY_MEDIA_TYPES},
+        }
+    },
+)
 async def put_policy(request: Request, tenant: CurrentTenant, state: State) -> dict[str, Any]:
-    document = await request.json()
-    if not isinstance(document, dict):
-        raise Problem(422, "Validation failed", "the policy must be a JSON object")
+    document = await _policy_document(request)
     try:
         policy = await run_in_threadpool(state.orchestrator.policies.set_for_tenant, tenant.id, document)
     except PolicyError as exc:

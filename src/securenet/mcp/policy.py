@@ -19,6 +19,8 @@ and per tool, and a rule can override the action for one analyzer, category or r
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -34,10 +36,13 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyFile",
+    "PolicyFormat",
+    "PolicySyntaxError",
     "RuleMatch",
     "UpstreamPolicy",
     "load_policy",
     "parse_policy",
+    "read_policy_document",
 ]
 
 Action = Literal["allow", "warn", "redact", "block"]
@@ -47,6 +52,20 @@ ACTION_RANK: dict[str, int] = {"allow": 0, "warn": 1, "redact": 2, "block": 3}
 
 class PolicyError(ValueError):
     """A policy document that cannot be used; the message names the source and the fields."""
+
+
+PolicyFormat = Literal["yaml", "toml", "json"]
+
+
+class PolicySyntaxError(PolicyError):
+    """A policy text its parser refuses, with the parser's line and column (1-based) when it gives them."""
+
+    def __init__(
+        self, source: str, fmt: PolicyFormat, problem: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{source}: not valid {fmt.upper()}: {problem}{where}")
+        self.problem, self.line, self.column = problem, line, column
 
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -131,19 +150,43 @@ def parse_policy(document: Mapping[str, Any] | None, source: str = "policy") -> 
         raise PolicyError(_describe(exc, source)) from None
 
 
+_TOML_WHERE = re.compile(r"^(?P<problem>.*?)\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$", re.DOTALL)
+
+
+def read_policy_document(text: str, fmt: PolicyFormat, source: str = "policy") -> Mapping[str, Any] | None:
+    """Parse a policy text (``None`` when it is empty); :class:`PolicySyntaxError` names the parser's line."""
+    try:
+        if fmt == "toml":
+            document: Any = tomllib.loads(text)
+        elif fmt == "json":
+            document = json.loads(text)
+        else:
+            document = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise PolicySyntaxError(source, fmt, exc.msg, exc.lineno, exc.colno) from None
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_WHERE.match(str(exc))  # Python < 3.14 has the position only in the message
+        if match is None:
+            raise PolicySyntaxError(source, fmt, str(exc)) from None
+        raise PolicySyntaxError(source, fmt, match["problem"], int(match["line"]), int(match["column"])) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        if mark is None:
+            raise PolicySyntaxError(source, fmt, problem) from None
+        raise PolicySyntaxError(source, fmt, problem, mark.line + 1, mark.column + 1) from None
+    if document is not None and not isinstance(document, Mapping):
+        raise PolicyError(f"{source}: a policy must be a mapping at the top level")
+    return document
+
+
 def load_policy(path: Path) -> Policy:
     """Read a YAML (.yaml/.yml) or TOML (.toml) policy file, validated."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy: {exc.strerror}") from None
-    try:
-        document = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {exc}") from None
-    if document is not None and not isinstance(document, Mapping):
-        raise PolicyError(f"{path}: a policy must be a mapping at the top level")
-    return parse_policy(document, str(path))
+    return parse_policy(read_policy_document(text, "toml" if path.suffix == ".toml" else "yaml", str(path)), str(path))
 
 
 class PolicyFile:
