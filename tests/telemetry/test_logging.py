@@ -68,3 +68,34 @@ def test_console_format_is_readable(monkeypatch, telemetry) -> None:
     text = stream.getvalue()
     assert "hello" in text and "n=1" in text and "trace_id=" in text
     assert not text.lstrip().startswith("{")
+
+
+PLANTED_KEY = "snk_Pl4nt3dK3yF0rT3st5_0123456789abcdefghijkl"
+
+
+def _fail_with_key_in_locals_and_message(authorization: str) -> None:
+    headers = {"authorization": authorization, "x-api-key": PLANTED_KEY}
+    raise RuntimeError(f"upstream refused Authorization: {authorization} (X-API-Key={headers['x-api-key']})")
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_exceptions_are_logged_without_locals_and_with_credentials_masked(monkeypatch, log_format) -> None:
+    monkeypatch.setenv("SECURENET_LOG_FORMAT", log_format)
+    stream = io.StringIO()
+    configure_logging(TelemetrySettings(), stream=stream)
+    try:
+        try:
+            _fail_with_key_in_locals_and_message(f"Bearer {PLANTED_KEY}")
+        except RuntimeError:
+            structlog.get_logger("securenet.api").exception("unhandled error", path="/v1/detections")
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+        structlog.get_logger("securenet.test").info("headers seen", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        logging.getLogger("thirdparty").warning("retrying with %s", {"x-api-key": "admin-key-0123456789"})
+    finally:
+        configure_logging(TelemetrySettings(), stream=io.StringIO())
+    text = stream.getvalue()
+    for secret in (PLANTED_KEY, PLANTED_KEY[len("snk_") :], "dXNlcjpwYXNz", "admin-key-0123456789"):
+        assert secret not in text
+    assert text.count("RuntimeError: upstream refused Authorization: Bearer [secure]") == 2
+    assert text.count(", in _fail_with_key_in_locals_and_message") == 2  # the traceback itself is there
+    assert "headers = " not in text and "authorization =" not in text  # no local variables

@@ -18,6 +18,8 @@ from securenet.telemetry import (
     traced,
 )
 
+PLANTED_KEY = "snk_Pl4nt3dK3yF0rT3st5_0123456789abcdefghijkl"
+
 
 @traced(name="analysis")
 async def analysis() -> None:
@@ -55,6 +57,11 @@ def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, pr
         asyncio.run(analysis())
         assert list(stream()) == [1]
         logging.getLogger("thirdparty.client").warning("stdlib line")
+        try:
+            raise RuntimeError(f"upstream refused Authorization: Bearer {PLANTED_KEY}")
+        except RuntimeError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+            structlog.get_logger("securenet.api").exception("unhandled error")
         get_metrics().record_threat_detection("acme", "critical", count=3)
     finally:
         assert shutdown_telemetry(timeout_s=10) is True
@@ -77,6 +84,14 @@ def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, pr
     assert finding.attributes["rule_id"] == "R1"
     assert "sk-should-not-leave" not in str(otlp_receiver.logs())
     assert any(log.body == "stdlib line" and log.trace_id is None for log in otlp_receiver.logs())
+    assert PLANTED_KEY not in str(otlp_receiver.logs())
+    (stdlib_error,) = [log for log in otlp_receiver.logs() if log.body == "Exception in ASGI application"]
+    assert stdlib_error.attributes["exception.type"] == "RuntimeError"
+    assert stdlib_error.attributes["exception.message"] == "upstream refused Authorization: Bearer [secure]"
+    assert "RuntimeError: upstream refused" in stdlib_error.attributes["exception.stacktrace"]
+    (structlog_error,) = [log for log in otlp_receiver.logs() if log.body == "unhandled error"]
+    assert "Authorization: Bearer [secure]" in structlog_error.attributes["exception.stacktrace"]
+    assert structlog_error.attributes["exception.message"] == "upstream refused Authorization: Bearer [secure]"
 
     detections = [m for m in otlp_receiver.metrics() if m.name == "threat_detections"]
     assert detections
