@@ -64,12 +64,15 @@ class Telemetry:
 
 @pytest.fixture
 def telemetry(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Telemetry]:
-    """Set up real telemetry with the given OTEL_* variables, plus an in-memory span exporter."""
+    """Set up real telemetry with the given OTEL_* variables, plus an in-memory span exporter.
+
+    Logging is left alone: tests of logs configure it with a stream of their own.
+    """
 
     def make(**env: str) -> Telemetry:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        handle = setup_telemetry(TelemetrySettings())
+        handle = setup_telemetry(TelemetrySettings(), configure_logs=False)
         exporter = InMemorySpanExporter()
         if handle.tracer_provider is not None:
             handle.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))

@@ -326,15 +326,14 @@ def worker(
     import signal
 
     from securenet.api.app import build_state
-    from securenet.telemetry import configure_logging, setup_telemetry, shutdown_telemetry
+    from securenet.telemetry import setup_telemetry, shutdown_telemetry
     from securenet.worker import StreamWorker
 
     settings = _settings()
     if not settings.redis_url:
         _fail("securenet worker needs SECURENET_REDIS_URL; without Redis, `securenet serve` runs the worker itself")
     _show_database(settings)
-    setup_telemetry(settings.telemetry)
-    configure_logging(settings.telemetry)
+    setup_telemetry(settings.telemetry)  # logging too
     state = build_state(settings)
     stream_worker = StreamWorker(state.queue, state.orchestrator, batch_size=batch_size, claim_idle_ms=claim_idle_ms)
     signal.signal(signal.SIGTERM, lambda *_: stream_worker.stop(timeout_s=0))

@@ -5,6 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
 
 import pytest
 import structlog
@@ -99,3 +104,62 @@ def test_exceptions_are_logged_without_locals_and_with_credentials_masked(monkey
     assert text.count("RuntimeError: upstream refused Authorization: Bearer [secure]") == 2
     assert text.count(", in _fail_with_key_in_locals_and_message") == 2  # the traceback itself is there
     assert "headers = " not in text and "authorization =" not in text  # no local variables
+
+
+ONE_CALL = """
+    import json, logging, sys
+    import structlog
+    from securenet.telemetry import configure_logging, setup_telemetry, trace_operation
+
+    with_logs = sys.argv[-1] == "with-logs"
+    if with_logs:
+        setup_telemetry()  # the one call
+    else:
+        setup_telemetry(configure_logs=False)
+    with trace_operation("work") as span:
+        structlog.get_logger("securenet.test").info("inside the span")
+        logging.getLogger("thirdparty").warning("stdlib inside the span")
+    handlers = [len(logging.getLogger().handlers)]
+    if with_logs:
+        configure_logging()  # configuring again replaces our handlers: no duplicates
+        handlers.append(len(logging.getLogger().handlers))
+    ctx = span.get_span_context()
+    ids = {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+    print("RESULT", json.dumps({**ids, "root_handlers": handlers}))
+"""
+
+
+def run_one_call(mode: str) -> tuple[dict[str, Any], str, str]:
+    """ONE_CALL in a fresh interpreter (logging and OpenTelemetry unconfigured): result, stdout, stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECURENET_"))}
+    env.update(
+        OTEL_TRACES_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        SECURENET_LOG_FORMAT="json",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(ONE_CALL), mode], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    logs = done.stdout.replace(line, "")
+    return json.loads(line.removeprefix("RESULT ")), logs, done.stderr
+
+
+def test_setup_telemetry_alone_correlates_logs_with_spans() -> None:
+    result, stdout, stderr = run_one_call("with-logs")
+    records = [json.loads(line) for line in stderr.splitlines()]
+    assert [r["event"] for r in records] == ["inside the span", "stdlib inside the span"]
+    for record in records:
+        assert record["trace_id"] == result["trace_id"] and record["span_id"] == result["span_id"]
+    assert result["root_handlers"] == [1, 1]
+    assert not stdout.strip()
+
+
+def test_setup_telemetry_can_leave_logging_alone() -> None:
+    result, stdout, stderr = run_one_call("without-logs")
+    assert result["root_handlers"] == [0]
+    # structlog's and logging's own defaults: readable, but without trace context.
+    assert "inside the span" in stdout and "stdlib inside the span" in stderr
+    assert result["trace_id"] not in stdout + stderr and "trace_id" not in stdout + stderr

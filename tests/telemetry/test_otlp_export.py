@@ -10,7 +10,6 @@ import structlog
 
 from securenet.telemetry import (
     TelemetrySettings,
-    configure_logging,
     get_metrics,
     setup_telemetry,
     shutdown_telemetry,
@@ -51,8 +50,7 @@ def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, pr
     }.items():
         monkeypatch.setenv(key, value)
     settings = TelemetrySettings()
-    setup_telemetry(settings)
-    configure_logging(settings)
+    setup_telemetry(settings)  # logging too: the OTLP log handler needs the logger provider
     try:
         asyncio.run(analysis())
         assert list(stream()) == [1]

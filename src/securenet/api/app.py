@@ -28,7 +28,6 @@ from securenet.config import Settings, load_settings
 from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
 from securenet.store.database import Database
 from securenet.telemetry import (
-    configure_logging,
     fastapi_telemetry_options,
     instrument_redis,
     package_version,
@@ -79,8 +78,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_telemetry(settings.telemetry)
-        configure_logging(settings.telemetry)
+        setup_telemetry(settings.telemetry)  # logging too
         own_state = state is None
         current: AppState = state if state is not None else await run_in_threadpool(build_state, settings)
         app.state.securenet = current

@@ -25,7 +25,6 @@ from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrches
 from securenet.store.database import Database
 from securenet.store.schema import Tenant
 from securenet.telemetry import (
-    configure_logging,
     fastapi_telemetry_options,
     package_version,
     setup_telemetry,
@@ -77,8 +76,7 @@ def create_gateway_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_telemetry(settings.telemetry)
-        configure_logging(settings.telemetry)
+        setup_telemetry(settings.telemetry)  # logging too
         db = Database(settings.effective_database_url)
         if db.is_sqlite:
             await run_in_threadpool(db.upgrade)

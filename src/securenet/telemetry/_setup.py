@@ -2,7 +2,8 @@
 
 ``setup_telemetry`` is idempotent per process. It installs the global tracer,
 meter and logger providers, the propagators and the SDK's own processor metrics
-(which count dropped spans), and registers a bounded ``atexit`` flush.
+(which count dropped spans), configures logging unless told not to, and registers a
+bounded ``atexit`` flush.
 When ``OTEL_SDK_DISABLED=true`` or OpenTelemetry is not importable, every public
 helper still works and produces no telemetry.
 """
@@ -100,16 +101,19 @@ def current_handle() -> TelemetryHandle | None:
     return _handle
 
 
-def setup_telemetry(settings: TelemetrySettings | None = None) -> TelemetryHandle:
-    """Build and install the providers once per process; later calls return the same handle."""
+def setup_telemetry(settings: TelemetrySettings | None = None, *, configure_logs: bool = True) -> TelemetryHandle:
+    """Build and install the providers once per process; later calls return the same handle.
+
+    With ``configure_logs`` (the default) the first call also configures logging
+    (:func:`configure_logging`), so that log lines carry the current span's ids and are
+    exported with the logs exporter. Pass ``configure_logs=False`` to keep your own logging setup.
+    """
     global _handle
     with _lock:
         if _handle is not None:
             return _handle
         settings = settings or TelemetrySettings()
         config = settings.resolve()
-        for problem in (*config.problems, *settings.log_problems()):
-            _logger.warning("invalid telemetry configuration: %s", problem)
         if not HAVE_OTEL or config.sdk_disabled or not _sdk_importable():
             handle = TelemetryHandle(settings=settings, config=config, enabled=False)
         else:
@@ -117,6 +121,14 @@ def setup_telemetry(settings: TelemetrySettings | None = None) -> TelemetryHandl
         _handle = handle
         _tracers.clear()
         _register_atexit()
+        if configure_logs:
+            # Imported here: the logging module reads this one's handle (its logger provider).
+            from securenet.telemetry._logging import configure_logging
+
+            configure_logging(settings)
+        # Logged once logging is configured, so the warnings go through its pipeline.
+        for problem in (*config.problems, *settings.log_problems()):
+            _logger.warning("invalid telemetry configuration: %s", problem)
         return handle
 
 
