@@ -14,6 +14,7 @@ from securenet.cli import app
 from securenet.config import Settings
 from securenet.mcp.pins import ToolPinStore
 from securenet.store.database import Database
+from securenet.store.pins import ToolPinRepository
 
 runner = CliRunner()
 
@@ -39,7 +40,7 @@ def test_the_default_database_does_not_depend_on_the_working_directory(
     tenant_id, name = listed.stdout.strip().split("\t")
     assert name == "acme"
     db = Database(Settings().effective_database_url)
-    ToolPinStore(db).check(tenant_id, "tools", {"name": "search", "description": "Search the web."})
+    ToolPinStore(ToolPinRepository(db)).check(tenant_id, "tools", {"name": "search", "description": "Search the web."})
     db.dispose()
     pins = runner.invoke(app, ["mcp", "pins", "list"])
     assert pins.exit_code == 0, pins.stderr

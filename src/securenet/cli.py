@@ -441,9 +441,10 @@ def mcp_check(
 def pins_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant's pins.")] = None) -> None:
     """List pinned tools and their status (pinned, or changed and awaiting approval)."""
     from securenet.mcp.pins import ToolPinStore
+    from securenet.store.pins import ToolPinRepository
 
     with _database(_settings()) as db:
-        pins = ToolPinStore(db).list(tenant)
+        pins = ToolPinStore(ToolPinRepository(db)).list(tenant)
     for pin in pins:
         typer.echo(f"{pin.tenant_id}\t{pin.upstream}\t{pin.tool_name}\t{pin.status}\t{pin.sha256[:12]}")
 
@@ -456,9 +457,10 @@ def pins_approve(
 ) -> None:
     """Accept a changed tool definition as its new pin, so the tool can be used again."""
     from securenet.mcp.pins import ToolPinStore
+    from securenet.store.pins import ToolPinRepository
 
     with _database(_settings()) as db:
-        approved = ToolPinStore(db).approve(tenant, upstream, tool)
+        approved = ToolPinStore(ToolPinRepository(db)).approve(tenant, upstream, tool)
     if not approved:
         _fail(f"no changed definition awaits approval for {upstream}/{tool} (tenant {tenant})")
     typer.echo(f"approved the new definition of {upstream}/{tool}", err=True)

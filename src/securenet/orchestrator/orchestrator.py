@@ -63,11 +63,12 @@ class SecurityOrchestrator:
         inspector: MessageInspector | None = None,
     ) -> None:
         from securenet.mcp.pins import ToolPinStore
+        from securenet.store.pins import ToolPinRepository
 
         self.db = db
         self.models = models
         self.policies = policies or PolicyProvider(db)
-        self.inspector = inspector or MessageInspector(ToolPinStore(db))
+        self.inspector = inspector or MessageInspector(ToolPinStore(ToolPinRepository(db)))
         self.verdicts = VerdictLog(db)
 
     def close(self) -> None:
