@@ -20,6 +20,7 @@ from securenet.mcp.messages import infer_method
 from securenet.netsec.service import AnalysisResult, ThreatDetectionService
 from securenet.orchestrator.model_registry import ModelRegistry
 from securenet.orchestrator.policies import PolicyProvider
+from securenet.orchestrator.records import flow_analysis_row
 from securenet.store.database import Database
 from securenet.store.detections import save_flow_analysis
 from securenet.store.verdict_log import VerdictLog
@@ -161,17 +162,9 @@ class SecurityOrchestrator:
             service = ThreatDetectionService(None if active is None else active[1])
             result = service.analyze(frame, tenant_id)
             trace_id = current_trace_id()
+            row = flow_analysis_row(kind, frame, result.verdicts, None if active is None else str(active[0]))
             with self.db.session() as session:
-                analysis = save_flow_analysis(
-                    session,
-                    tenant_id=tenant_id,
-                    kind=kind,
-                    frame=frame,
-                    verdicts=result.verdicts,
-                    trace_id=trace_id,
-                    model_version=None if active is None else str(active[0]),
-                    message_id=message_id,
-                )
+                analysis = save_flow_analysis(session, tenant_id, row, trace_id=trace_id, message_id=message_id)
                 duplicate = analysis.trace_id != trace_id
                 analysis_id = analysis.id
             span.set_attribute("analysis.id", analysis_id)

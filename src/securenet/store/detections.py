@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from securenet.netsec.verdicts import Verdicts
 from securenet.store.schema import Analysis, Detection, Incident
 
 __all__ = [
     "DetectionFilter",
+    "DetectionRow",
+    "FlowAnalysisRow",
+    "IncidentRow",
     "InvalidCursorError",
     "Page",
     "decode_cursor",
@@ -28,15 +28,66 @@ __all__ = [
     "list_detections",
     "list_incidents",
     "save_flow_analysis",
+    "unpack_detectors",
 ]
+
+#: Longest text kept in the source and destination columns.
+ADDRESS_CHARS = 64
+#: Longest explanation kept per detection.
+EXPLANATION_CHARS = 2000
 
 
 class InvalidCursorError(ValueError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class DetectionRow:
+    """One threat verdict for one flow of the analysed batch."""
+
+    flow_index: int
+    flow_ts: float | None
+    source: str | None
+    destination: str | None
+    destination_port: int | None
+    score: float
+    level: str
+    detectors: Sequence[str]
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    """Threat verdicts from one source, grouped."""
+
+    source: str
+    flows: int
+    max_score: float
+    level: str
+    detectors: Sequence[str]
+    first_ts: float | None
+    last_ts: float | None
+
+
+@dataclass(frozen=True)
+class FlowAnalysisRow:
+    """One network analysis as it is stored: its outcome, its detections and its incidents."""
+
+    kind: str
+    flow_count: int
+    threat_count: int
+    max_level: str
+    model_version: str | None = None
+    detections: Sequence[DetectionRow] = ()
+    incidents: Sequence[IncidentRow] = ()
+
+
 def _pack(detectors: Sequence[str]) -> str:
     return "," + ",".join(detectors) + "," if detectors else ","
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return None if text is None else text[:limit]
 
 
 def unpack_detectors(packed: str) -> list[str]:
@@ -49,16 +100,13 @@ def find_analysis(session: Session, tenant_id: str, message_id: str) -> Analysis
 
 def save_flow_analysis(
     session: Session,
-    *,
     tenant_id: str,
-    kind: str,
-    frame: pd.DataFrame,
-    verdicts: Verdicts,
+    row: FlowAnalysisRow,
+    *,
     trace_id: str | None,
-    model_version: str | None,
     message_id: str | None = None,
 ) -> Analysis:
-    """Store one analysis with a detection per threat verdict and its incidents.
+    """Store one analysis with its detections and incidents.
 
     The caller's transaction makes it atomic. With ``message_id`` it is idempotent: a
     redelivered queue message finds its analysis already stored and writes nothing.
@@ -69,43 +117,38 @@ def save_flow_analysis(
             return existing
     analysis = Analysis(
         tenant_id=tenant_id,
-        kind=kind,
+        kind=row.kind,
         message_id=message_id,
-        flow_count=len(verdicts),
-        threat_count=verdicts.threat_count,
-        max_level=verdicts.max_level,
-        model_version=model_version,
+        flow_count=row.flow_count,
+        threat_count=row.threat_count,
+        max_level=row.max_level,
+        model_version=row.model_version,
         trace_id=trace_id,
     )
     session.add(analysis)
     session.flush()
-    rows = np.flatnonzero(verdicts.is_threat)
-    if rows.size:
-        sources = _column(frame, "orig_h", rows)
-        destinations = _column(frame, "resp_h", rows)
-        ports = _column(frame, "resp_p", rows)
-        stamps = _column(frame, "ts", rows)
+    if row.detections:
         session.execute(
             insert(Detection),
             [
                 {
                     "tenant_id": tenant_id,
                     "analysis_id": analysis.id,
-                    "flow_index": int(row),
-                    "flow_ts": _float(stamps[i]),
-                    "source": _text(sources[i]),
-                    "destination": _text(destinations[i]),
-                    "destination_port": None if _float(ports[i]) is None else int(ports[i]),
-                    "score": float(verdicts.score[row]),
-                    "level": str(verdicts.level[row]),
-                    "detectors": _pack(verdicts.detectors(int(row))),
-                    "explanation": str(verdicts.explanation[row])[:2000],
+                    "flow_index": detection.flow_index,
+                    "flow_ts": detection.flow_ts,
+                    "source": _clip(detection.source, ADDRESS_CHARS),
+                    "destination": _clip(detection.destination, ADDRESS_CHARS),
+                    "destination_port": detection.destination_port,
+                    "score": detection.score,
+                    "level": detection.level,
+                    "detectors": _pack(detection.detectors),
+                    "explanation": detection.explanation[:EXPLANATION_CHARS],
                     "trace_id": trace_id,
                 }
-                for i, row in enumerate(rows.tolist())
+                for detection in row.detections
             ],
         )
-    if verdicts.incidents:
+    if row.incidents:
         session.execute(
             insert(Incident),
             [
@@ -121,28 +164,10 @@ def save_flow_analysis(
                     "last_ts": incident.last_ts,
                     "trace_id": trace_id,
                 }
-                for incident in verdicts.incidents
+                for incident in row.incidents
             ],
         )
     return analysis
-
-
-def _column(frame: pd.DataFrame, name: str, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    if name not in frame:
-        return np.full(rows.size, None, dtype=object)
-    values: np.ndarray[Any, Any] = frame[name].to_numpy(dtype=object)[rows]
-    return values
-
-
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if np.isnan(number) else number
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)[:64]
 
 
 @dataclass(frozen=True)
