@@ -266,23 +266,20 @@ def tenants_create(
 @tenants_app.command("list")
 def tenants_list() -> None:
     """List tenants."""
-    from sqlalchemy import select
-
-    from securenet.store.schema import Tenant
+    from securenet.store.tenants import list_tenants
 
     with _database(_settings()) as db, db.session() as session:
-        for tenant in session.scalars(select(Tenant).order_by(Tenant.created_at)):
+        for tenant in list_tenants(session):
             typer.echo(f"{tenant.id}\t{tenant.name}")
 
 
 @keys_app.command("create")
 def keys_create(tenant_id: str, name: Annotated[str, typer.Option(help="A label for the key.")] = "default") -> None:
     """Create another API key for a tenant (printed once)."""
-    from securenet.store.schema import Tenant
-    from securenet.store.tenants import create_key
+    from securenet.store.tenants import create_key, get_tenant
 
     with _database(_settings()) as db, db.session() as session:
-        if session.get(Tenant, tenant_id) is None:
+        if get_tenant(session, tenant_id) is None:
             _fail(f"no tenant {tenant_id}")
         key = create_key(session, tenant_id, name)
         secret = key.secret

@@ -22,8 +22,8 @@ from securenet.api.problems import PROBLEM_JSON
 from securenet.config import Settings
 from securenet.mcp.gateway import UpstreamSpec
 from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
+from securenet.store import tenants
 from securenet.store.database import Database
-from securenet.store.schema import Tenant
 from securenet.telemetry import (
     fastapi_telemetry_options,
     package_version,
@@ -36,8 +36,7 @@ __all__ = ["create_gateway_app", "ensure_tenant"]
 
 def ensure_tenant(db: Database, tenant_id: str) -> None:
     with db.session() as session:
-        if session.get(Tenant, tenant_id) is None:
-            session.add(Tenant(id=tenant_id, name=tenant_id))
+        tenants.ensure_tenant(session, tenant_id)
 
 
 class GatewayRuntime:

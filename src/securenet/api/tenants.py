@@ -6,7 +6,6 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from securenet.api.deps import AdminKey, CurrentTenant, State
@@ -77,7 +76,7 @@ async def create_tenant(body: TenantIn, _: AdminKey, state: State) -> CreatedTen
 async def list_tenants(_: AdminKey, state: State) -> list[TenantOut]:
     def load() -> list[TenantOut]:
         with state.db.session() as session:
-            return [_tenant(t) for t in session.scalars(select(Tenant).order_by(Tenant.created_at))]
+            return [_tenant(t) for t in repo.list_tenants(session)]
 
     return await run_in_threadpool(load)
 

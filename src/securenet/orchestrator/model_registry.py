@@ -8,9 +8,9 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select, update
 
 from securenet.netsec.models import FlowAnomalyDetector
+from securenet.store import models as repo
 from securenet.store.database import Database
 from securenet.store.schema import Model, utcnow
 
@@ -29,12 +29,7 @@ class ModelRegistry:
     def active(self, tenant_id: str) -> tuple[int, FlowAnomalyDetector] | None:
         """The tenant's active model (id and detector), loaded once per model id."""
         with self.db.session() as session:
-            row = session.execute(
-                select(Model.id, Model.file_name)
-                .where(Model.tenant_id == tenant_id, Model.active.is_(True))
-                .order_by(Model.id.desc())
-                .limit(1)
-            ).first()
+            row = repo.active_model(session, tenant_id)
         if row is None:
             return None
         model_id, file_name = row
@@ -57,21 +52,17 @@ class ModelRegistry:
         detector.save(path, key=self.key)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with self.db.session() as session:
-            session.execute(update(Model).where(Model.tenant_id == tenant_id).values(active=False))
-            model = Model(
-                tenant_id=tenant_id,
+            return repo.add_model(
+                session,
+                tenant_id,
                 file_name=file_name,
                 sha256=digest,
                 n_training_rows=detector.n_training_rows,
                 threshold=detector.threshold,
-                components="+".join(detector.components),
-                active=True,
+                components=detector.components,
                 trace_id=trace_id,
             )
-            session.add(model)
-            session.flush()
-        return model
 
     def list(self, tenant_id: str) -> list[Model]:
         with self.db.session() as session:
-            return list(session.scalars(select(Model).where(Model.tenant_id == tenant_id).order_by(Model.id.desc())))
+            return repo.list_models(session, tenant_id)

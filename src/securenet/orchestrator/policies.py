@@ -11,11 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from securenet.mcp.policy import Policy, PolicyFile, parse_policy
 from securenet.store.database import Database
-from securenet.store.schema import TenantPolicy, utcnow
+from securenet.store.policies import get_tenant_policy, put_tenant_policy
 
 __all__ = ["PolicyProvider"]
 
@@ -34,8 +32,7 @@ class PolicyProvider:
         cached = self._cache.get(tenant_id)
         if cached is None or now - cached[0] > self.ttl_s:
             with self.db.session() as session:
-                row = session.get(TenantPolicy, tenant_id)
-                document = None if row is None else dict(row.document)
+                document = get_tenant_policy(session, tenant_id)
             tenant_policy = None if document is None else parse_policy(document, f"tenant {tenant_id} policy")
             with self._lock:
                 self._cache[tenant_id] = (now, tenant_policy)
@@ -49,16 +46,11 @@ class PolicyProvider:
         policy = parse_policy(document, "policy")
         stored = policy.model_dump(mode="json")
         with self.db.session() as session:
-            row = session.get(TenantPolicy, tenant_id)
-            if row is None:
-                session.add(TenantPolicy(tenant_id=tenant_id, document=stored))
-            else:
-                row.document, row.updated_at = stored, utcnow()
+            put_tenant_policy(session, tenant_id, stored)
         with self._lock:
             self._cache.pop(tenant_id, None)
         return policy
 
     def stored(self, tenant_id: str) -> dict[str, Any] | None:
         with self.db.session() as session:
-            row = session.scalar(select(TenantPolicy).where(TenantPolicy.tenant_id == tenant_id))
-            return None if row is None else dict(row.document)
+            return get_tenant_policy(session, tenant_id)

@@ -20,8 +20,11 @@ __all__ = [
     "authenticate",
     "create_key",
     "create_tenant",
+    "ensure_tenant",
+    "get_tenant",
     "hash_key",
     "list_keys",
+    "list_tenants",
     "revoke_key",
 ]
 
@@ -59,6 +62,21 @@ def create_tenant(session: Session, name: str, *, rate_limit_per_minute: int | N
     except IntegrityError as exc:
         raise TenantExistsError(f"a tenant named {name!r} already exists") from exc
     return tenant, create_key(session, tenant.id)
+
+
+def get_tenant(session: Session, tenant_id: str) -> Tenant | None:
+    return session.get(Tenant, tenant_id)
+
+
+def list_tenants(session: Session) -> list[Tenant]:
+    """Every tenant, oldest first."""
+    return list(session.scalars(select(Tenant).order_by(Tenant.created_at)))
+
+
+def ensure_tenant(session: Session, tenant_id: str) -> None:
+    """Create the tenant ``tenant_id`` (named after its id, with no key) unless it exists."""
+    if session.get(Tenant, tenant_id) is None:
+        session.add(Tenant(id=tenant_id, name=tenant_id))
 
 
 def create_key(session: Session, tenant_id: str, name: str = "default") -> NewKey:
