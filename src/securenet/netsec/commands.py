@@ -10,7 +10,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -26,10 +26,7 @@ from securenet.netsec.readers import FORMATS, MalformedInputError, ReadStats, Re
 from securenet.netsec.service import ThreatDetectionService
 from securenet.netsec.verdicts import LEVELS, Incident, merge_incidents
 
-if TYPE_CHECKING:
-    from securenet.config import Settings
-
-__all__ = ["FORMATS", "CommandError", "analyze", "train"]
+__all__ = ["FORMATS", "CommandError", "ModelSettings", "analyze", "train"]
 
 #: Inputs larger than this get a progress bar on stderr.
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
@@ -39,6 +36,19 @@ TABLE_ROWS = 50
 
 class CommandError(Exception):
     """A failure the user can act on; its message is printed as is."""
+
+
+class ModelSettings(Protocol):
+    """What these commands read of the settings (``securenet.config.Settings`` has it)."""
+
+    @property
+    def model_dir(self) -> Path | None:
+        """Where models must come from, if anywhere in particular."""
+        ...
+
+    def model_key_bytes(self) -> bytes | None:
+        """The HMAC key of model files, if one is set."""
+        ...
 
 
 def _with_skipped(text: str, positions: npt.NDArray[np.int64], skipped: tuple[tuple[int, RecordError], ...]) -> str:
@@ -69,7 +79,7 @@ def train(
     *,
     normal_only: bool,
     on_error: str,
-    settings: Settings,
+    settings: ModelSettings,
     err: TextIO | None = None,
 ) -> dict[str, Any]:
     """Fit a model on ``file`` and write it to ``model_path``; returns a summary."""
@@ -98,11 +108,11 @@ def train(
         "threshold": detector.threshold,
         "components": list(detector.components),
         "features": len(detector.feature_names),
-        "signed": settings.model_key is not None,
+        "signed": settings.model_key_bytes() is not None,
     }
 
 
-def load_detector(model_path: Path, settings: Settings) -> FlowAnomalyDetector:
+def load_detector(model_path: Path, settings: ModelSettings) -> FlowAnomalyDetector:
     # A path named on the command line means what it means in the shell: relative to the
     # current directory. Made absolute first, so load() never joins it onto the model directory.
     model_path = model_path.resolve()
@@ -122,7 +132,7 @@ def analyze(
     *,
     output: str,
     on_error: str,
-    settings: Settings,
+    settings: ModelSettings,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> dict[str, Any]:
