@@ -1,7 +1,10 @@
 """SecureNet: an MCP gateway and network threat detector, observable end to end."""
 
-from securenet.telemetry._setup import package_version
+from importlib import metadata
 
-__version__ = package_version()
+try:
+    __version__ = metadata.version("securenet")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0+unknown"
 
 __all__ = ["__version__"]
