@@ -30,11 +30,12 @@ run: $(VENV)/.run-installed
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-## lint: ruff and strict mypy
+## lint: ruff, strict mypy, and the import contracts between rooms (pyproject.toml, [tool.importlinter])
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format src tests benchmarks
