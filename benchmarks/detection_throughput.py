@@ -4,7 +4,7 @@ Generates seeded synthetic Zeek ``conn.log`` traffic (a TSV with ``#fields``/``#
 headers: a mix of services, ports, connection states, sizes, durations, hosts and
 timestamps, plus injected port scans, sweeps, a SYN flood, SSH brute force and
 exfiltration), trains a :class:`FlowAnomalyDetector` on a separate normal baseline, and
-then times the CLI's own path, ``securenet.netsec.commands.analyze`` with ndjson output:
+then times the CLI's own path, ``securenet.commands.analyze`` with ndjson output:
 read_flows -> features -> model scores and rules -> verdicts -> ndjson.
 
 In the same run it times raw ``IsolationForest.score_samples`` on the already-built feature
@@ -454,8 +454,8 @@ def current_rss_mib() -> float:
 
 def child_e2e(data: Path, model: Path, output: Path | None) -> dict[str, Any]:
     """The CLI's analyze path, ndjson out, timed from opening the log to the last line written."""
+    from securenet.commands import analyze
     from securenet.config import Settings
-    from securenet.netsec.commands import analyze
 
     settings = Settings(model_dir=model.parent, model_key=None)
     target = output if output is not None else Path(os.devnull)

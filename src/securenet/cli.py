@@ -158,7 +158,7 @@ def train(
     on_error: OnErrorOption = "skip",
 ) -> None:
     """Train a tenant's anomaly model on baseline traffic."""
-    from securenet.netsec import commands
+    from securenet import commands
 
     _check_choice("--format", fmt, commands.FORMATS)
     _check_choice("--on-error", on_error, ("skip", "fail"))
@@ -180,7 +180,7 @@ def analyze(
     on_error: OnErrorOption = "fail",
 ) -> None:
     """Score flows: one verdict per record, in input order, plus incidents per source."""
-    from securenet.netsec import commands
+    from securenet import commands
 
     _check_choice("--format", fmt, commands.FORMATS)
     _check_choice("--output", output, ("table", "json", "ndjson"))
@@ -391,18 +391,26 @@ def mcp_check(
     ],
     policy: Annotated[Path | None, typer.Option(help="Policy file (YAML or TOML).")] = None,
 ) -> None:
-    """Judge texts or MCP messages offline: one JSON verdict per input line, in input order."""
+    """Judge texts or MCP messages offline: one JSON verdict per input line, in input order.
+
+    The same analyzers and policy as the gateway (through the orchestrator, with no database:
+    no pins, nothing stored), so `--policy FILE` gives the decisions the gateway would.
+    """
     import sys
 
-    from securenet.mcp.inspector import InspectionContext, MessageInspector
-    from securenet.mcp.policy import Policy, PolicyError, load_policy
+    from securenet.mcp.policy import PolicyError, load_policy
+    from securenet.orchestrator import SecurityOrchestrator, SecurityRequest
+    from securenet.telemetry import configure_logging
 
     input_file = _absolute(input_file)
+    policy_file = None if policy is None else _absolute(policy)
     try:
-        chosen = load_policy(_absolute(policy)) if policy is not None else Policy()
+        if policy_file is not None:
+            load_policy(policy_file)  # a bad policy is one clear error, before any line is read
     except PolicyError as exc:
         _fail(str(exc))
-    inspector = MessageInspector()
+    configure_logging(_settings().telemetry)  # verdict log lines go to stderr, never into the JSON lines
+    orchestrator = SecurityOrchestrator.offline(policy_file)
     channels = ("user_input", "tool_description", "tool_output", "tool_arguments")
     try:
         handle = sys.stdin if str(input_file) == "-" else input_file.open(encoding="utf-8")
@@ -416,22 +424,23 @@ def mcp_check(
                 item = json.loads(line)
                 if not isinstance(item, dict):
                     raise ValueError("each line must be a JSON object")
-                context = InspectionContext(tenant_id="cli", policy=chosen)
                 if isinstance(item.get("message"), dict) or "jsonrpc" in item:
                     message = item["message"] if isinstance(item.get("message"), dict) else item
-                    verdict = inspector.inspect(message, context)
+                    request = SecurityRequest(tenant_id="cli", message=message)
                 else:
                     text, channel = item.get("text"), item.get("channel", "user_input")
                     if not isinstance(text, str):
                         raise ValueError("'text' must be a string")
                     if channel not in channels:
                         raise ValueError(f"'channel' must be one of {', '.join(channels)}")
-                    verdict = inspector.inspect_text(text, channel, context)
+                    request = SecurityRequest(tenant_id="cli", text=text, channel=channel)
+                verdict, _ = orchestrator.analyze(request)
             except (ValueError, KeyError, TypeError) as exc:
                 typer.echo(json.dumps({"index": index, "error": f"line {index + 1}: {exc}"}))
                 continue
             record = {"index": index, **verdict.to_dict()}
             typer.echo(json.dumps(record))
+    orchestrator.close()
 
 
 @pins_app.command("list")

@@ -18,7 +18,6 @@ from securenet.netsec.flows import flows_to_frame
 from securenet.netsec.labels import is_normal
 from securenet.netsec.readers import MalformedInputError, read_all
 from securenet.store.schema import Model
-from securenet.telemetry import current_trace_id
 
 __all__ = ["router"]
 
@@ -92,7 +91,7 @@ async def train_model(
 ) -> ModelOut:
     frame = await _baseline(request, format, normal_only, state.settings.max_flows_per_request)
     try:
-        model = await run_in_threadpool(state.orchestrator.models.train, tenant.id, frame, trace_id=current_trace_id())
+        model = await run_in_threadpool(state.orchestrator.train, tenant.id, frame)
     except ValueError as exc:
         raise Problem(422, "Training failed", str(exc)) from None
     return _model(model)
@@ -100,5 +99,5 @@ async def train_model(
 
 @router.get("/models", response_model=list[ModelOut], summary="The tenant's models, newest first")
 async def list_models(tenant: CurrentTenant, state: State) -> list[ModelOut]:
-    rows = await run_in_threadpool(state.orchestrator.models.list, tenant.id)
+    rows = await run_in_threadpool(state.orchestrator.models_of, tenant.id)
     return [_model(row) for row in rows]

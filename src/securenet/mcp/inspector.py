@@ -10,16 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from securenet.mcp.analyzers import (
-    DEFAULT_ANALYZERS,
-    Analyzer,
-    Finding,
-    dedupe_findings,
-    risk_score,
-    shared_normalization,
-)
+from securenet.mcp.analyzers import DEFAULT_ANALYZERS, Analyzer, Channel, Finding, risk_score, run_analyzers
 from securenet.mcp.messages import Path, Segment, infer_method, replace_at, segments
 from securenet.mcp.pins import ToolPinStore
 from securenet.mcp.policy import ACTION_RANK, Policy
@@ -143,24 +136,10 @@ class MessageInspector:
         if message is not None and is_request and method == "tools/call":
             applied += self._call_gate(message, context)
 
-        per_segment: dict[int, list[Finding]] = {}
-        with shared_normalization():  # every analyzer reads the same normalised view of a text
-            for analyzer in self.analyzers:
-                relevant = [(i, s) for i, s in enumerate(parts) if s.channel in analyzer.channels]
-                if not relevant:
-                    continue
-                name = analyzer.name
-                with trace_operation(f"analyzer {name}", **{"securenet.analyzer.name": name}) as span:
-                    found = 0
-                    for index, segment in relevant:
-                        results = analyzer.analyze(segment.text, segment.channel)  # type: ignore[arg-type]
-                        per_segment.setdefault(index, []).extend(results)
-                        found += len(results)
-                    span.set_attribute("securenet.analyzer.findings", found)
-        for index, results in per_segment.items():
-            segment = parts[index]
-            # Two analyzers flagging the same span for the same reason count once.
-            for finding in dedupe_findings(results):
+        texts = [(segment.text, cast(Channel, segment.channel)) for segment in parts]
+        for segment, findings in zip(parts, run_analyzers(texts, self.analyzers, traced=True), strict=True):
+            # Two analyzers flagging the same span for the same reason count once (run_analyzers).
+            for finding in findings:
                 action, rule = policy.action_for(finding, segment.channel)
                 applied.append(AppliedFinding(finding, segment.channel, action, rule, segment.path, segment.tool))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,12 +18,16 @@ import structlog
 
 from securenet.mcp.inspector import InspectionContext, MessageInspector, Verdict
 from securenet.mcp.messages import infer_method
+from securenet.mcp.pins import ToolPinStore
+from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.service import AnalysisResult, ThreatDetectionService
 from securenet.orchestrator.model_registry import ModelRegistry
 from securenet.orchestrator.policies import PolicyProvider
 from securenet.orchestrator.records import flow_analysis_row
 from securenet.store.database import Database
 from securenet.store.detections import save_flow_analysis
+from securenet.store.pins import ToolPinRepository
+from securenet.store.schema import Model
 from securenet.store.verdict_log import VerdictLog
 from securenet.telemetry import current_trace_id, get_metrics, trace_operation
 
@@ -55,25 +60,38 @@ class SecurityRequest:
 
 
 class SecurityOrchestrator:
+    """Every analysis enters here: the gateway, the REST API, the worker and the CLI.
+
+    With a database it pins tool definitions, stores verdicts and detections with their
+    trace ids and loads each tenant's model; without one (:meth:`offline`, for the CLI) it
+    runs the same analyzers, policy resolution and detection, and stores nothing.
+    """
+
     def __init__(
         self,
-        db: Database,
-        models: ModelRegistry,
+        db: Database | None,
+        models: ModelRegistry | None,
         *,
         policies: PolicyProvider | None = None,
         inspector: MessageInspector | None = None,
     ) -> None:
-        from securenet.mcp.pins import ToolPinStore
-        from securenet.store.pins import ToolPinRepository
-
         self.db = db
         self.models = models
         self.policies = policies or PolicyProvider(db)
-        self.inspector = inspector or MessageInspector(ToolPinStore(ToolPinRepository(db)))
-        self.verdicts = VerdictLog(db)
+        if inspector is None:
+            pins = None if db is None else ToolPinStore(ToolPinRepository(db))
+            inspector = MessageInspector(pins)
+        self.inspector = inspector
+        self.verdicts = None if db is None else VerdictLog(db)
+
+    @classmethod
+    def offline(cls, policy_file: Path | None = None) -> SecurityOrchestrator:
+        """No database: the policy file (else the default policy) applies, no pins, nothing is stored."""
+        return cls(None, None, policies=PolicyProvider(None, policy_file))
 
     def close(self) -> None:
-        self.verdicts.close()
+        if self.verdicts is not None:
+            self.verdicts.close()
 
     def analyze(self, request: SecurityRequest) -> tuple[Verdict, str | None]:
         """Judge one MCP message or text; returns the verdict and the trace id that explains it."""
@@ -119,6 +137,17 @@ class SecurityOrchestrator:
         get_metrics().record_security_verdict(
             verdict.decision, label, [(f.finding.analyzer, f.finding.severity) for f in verdict.findings]
         )
+        if verdict.decision in ("block", "redact"):
+            security_log.warning(
+                "security.mcp_verdict",
+                tenant_id=request.tenant_id,
+                decision=verdict.decision,
+                upstream=request.upstream,
+                tool=request.tool,
+                findings=[f.id for f in verdict.findings[:10]],
+            )
+        if self.verdicts is None:
+            return
         levels = {"critical": 4, "high": 3, "medium": 2, "low": 1}
         worst = max((f.finding.severity for f in verdict.findings), key=lambda s: levels[s], default="low")
         self.verdicts.submit(
@@ -138,15 +167,6 @@ class SecurityOrchestrator:
                 },
             }
         )
-        if verdict.decision in ("block", "redact"):
-            security_log.warning(
-                "security.mcp_verdict",
-                tenant_id=request.tenant_id,
-                decision=verdict.decision,
-                upstream=request.upstream,
-                tool=request.tool,
-                findings=[f.id for f in verdict.findings[:10]],
-            )
 
     def analyze_flows(
         self,
@@ -157,13 +177,13 @@ class SecurityOrchestrator:
         message_id: str | None = None,
     ) -> FlowAnalysis:
         """Analyse a batch of canonical flows for a tenant and store the verdicts."""
+        db, models = self._stored()
         with trace_operation("orchestrator.analyze_flows", **{"tenant.id": tenant_id, "analysis.kind": kind}) as span:
-            active = self.models.active(tenant_id)
-            service = ThreatDetectionService(None if active is None else active[1])
-            result = service.analyze(frame, tenant_id)
+            active = models.active(tenant_id)
+            result = self.detect_flows(tenant_id, frame, None if active is None else active[1])
             trace_id = current_trace_id()
             row = flow_analysis_row(kind, frame, result.verdicts, None if active is None else str(active[0]))
-            with self.db.session() as session:
+            with db.session() as session:
                 analysis = save_flow_analysis(session, tenant_id, row, trace_id=trace_id, message_id=message_id)
                 duplicate = analysis.trace_id != trace_id
                 analysis_id = analysis.id
@@ -173,6 +193,28 @@ class SecurityOrchestrator:
             elif result.verdicts.incidents:
                 self._security_events(tenant_id, analysis_id, result)
         return FlowAnalysis(analysis_id, trace_id, result, duplicate)
+
+    def detect_flows(self, tenant_id: str, frame: pd.DataFrame, detector: FlowAnomalyDetector | None) -> AnalysisResult:
+        """Score a batch with ``detector`` (``None``: the rules alone) and store nothing: the CLI's path,
+        and the first step of :meth:`analyze_flows`."""
+        return ThreatDetectionService(detector).analyze(frame, tenant_id)
+
+    def train_detector(self, frame: pd.DataFrame) -> FlowAnomalyDetector:
+        """Fit a detector on baseline flows (the CLI writes it to a file; :meth:`train` registers it)."""
+        return FlowAnomalyDetector().fit(frame)
+
+    def train(self, tenant_id: str, frame: pd.DataFrame) -> Model:
+        """Fit on a tenant's baseline flows, store the signed model and make it the tenant's active one."""
+        return self._stored()[1].train(tenant_id, frame, trace_id=current_trace_id())
+
+    def models_of(self, tenant_id: str) -> list[Model]:
+        """The tenant's models, newest first."""
+        return self._stored()[1].list(tenant_id)
+
+    def _stored(self) -> tuple[Database, ModelRegistry]:
+        if self.db is None or self.models is None:
+            raise RuntimeError("this orchestrator runs offline: it has no database to store analyses in")
+        return self.db, self.models
 
     def _security_events(self, tenant_id: str, analysis_id: int, result: AnalysisResult) -> None:
         metrics = get_metrics()

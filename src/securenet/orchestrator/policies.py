@@ -19,7 +19,8 @@ __all__ = ["PolicyProvider"]
 
 
 class PolicyProvider:
-    def __init__(self, db: Database, policy_file: Path | None = None, ttl_s: float = 2.0) -> None:
+    def __init__(self, db: Database | None, policy_file: Path | None = None, ttl_s: float = 2.0) -> None:
+        #: Without a database (offline use) no tenant has a policy of its own.
         self.db = db
         self.file = PolicyFile(policy_file) if policy_file is not None else None
         self.ttl_s = ttl_s
@@ -28,6 +29,8 @@ class PolicyProvider:
         self._default = Policy()
 
     def for_tenant(self, tenant_id: str) -> Policy:
+        if self.db is None:
+            return self.file.get() if self.file is not None else self._default
         now = time.monotonic()
         cached = self._cache.get(tenant_id)
         if cached is None or now - cached[0] > self.ttl_s:
@@ -45,6 +48,8 @@ class PolicyProvider:
         """Validate and store a tenant's policy (raises PolicyError with field messages)."""
         policy = parse_policy(document, "policy")
         stored = policy.model_dump(mode="json")
+        if self.db is None:
+            raise RuntimeError("no database: tenant policies cannot be stored offline")
         with self.db.session() as session:
             put_tenant_policy(session, tenant_id, stored)
         with self._lock:
@@ -52,5 +57,7 @@ class PolicyProvider:
         return policy
 
     def stored(self, tenant_id: str) -> dict[str, Any] | None:
+        if self.db is None:
+            return None
         with self.db.session() as session:
             return get_tenant_policy(session, tenant_id)

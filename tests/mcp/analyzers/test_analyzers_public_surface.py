@@ -33,6 +33,7 @@ def test_public_names() -> None:
         "normalize",
         "register_filter",
         "risk_score",
+        "run_analyzers",
         "shared_normalization",
     }
     for name in analyzers.__all__:

@@ -23,6 +23,7 @@ from securenet.mcp.analyzers._pipeline import (
     analyze_tool_definition,
     dedupe_findings,
     risk_score,
+    run_analyzers,
 )
 from securenet.mcp.analyzers._prompt_injection import PromptInjectionAnalyzer
 from securenet.mcp.analyzers._rules import Rule
@@ -58,5 +59,6 @@ __all__ = [
     "normalize",
     "register_filter",
     "risk_score",
+    "run_analyzers",
     "shared_normalization",
 ]

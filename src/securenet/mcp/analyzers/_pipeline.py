@@ -12,6 +12,7 @@ from securenet.mcp.analyzers._secrets import SecretAnalyzer
 from securenet.mcp.analyzers._text import shared_normalization
 from securenet.mcp.analyzers._tool_poisoning import ToolPoisoningAnalyzer, iter_tool_texts
 from securenet.mcp.analyzers._types import Analyzer, Channel, Finding, Severity, severity_rank
+from securenet.telemetry import trace_operation
 
 __all__ = [
     "DEFAULT_ANALYZERS",
@@ -21,6 +22,7 @@ __all__ = [
     "analyze_tool_definition",
     "dedupe_findings",
     "risk_score",
+    "run_analyzers",
 ]
 
 RULE_ANALYZERS: Final[tuple[Analyzer, ...]] = (
@@ -63,14 +65,36 @@ def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(kept, key=lambda f: (f.start, f.end, f.rule_id))
 
 
-def analyze_text(text: str, channel: Channel, analyzers: Sequence[Analyzer] = DEFAULT_ANALYZERS) -> list[Finding]:
-    """Findings of every analyzer that applies to ``channel``, deduplicated, in text order."""
-    findings: list[Finding] = []
+def run_analyzers(
+    texts: Sequence[tuple[str, Channel]], analyzers: Sequence[Analyzer] = DEFAULT_ANALYZERS, *, traced: bool = False
+) -> list[list[Finding]]:
+    """The one analyzer loop: each text's findings from every analyzer that reads its channel,
+    deduplicated, in text order. Every analyzer reads the same normalised view of a text; with
+    ``traced`` each analyzer that runs gets its own span with its finding count."""
+    per_text: list[list[Finding]] = [[] for _ in texts]
     with shared_normalization():
         for analyzer in analyzers:
-            if channel in analyzer.channels:
-                findings.extend(analyzer.analyze(text, channel))
-    return dedupe_findings(findings)
+            relevant = [i for i, (_, channel) in enumerate(texts) if channel in analyzer.channels]
+            if not relevant:
+                continue
+            if not traced:
+                for i in relevant:
+                    per_text[i].extend(analyzer.analyze(*texts[i]))
+                continue
+            name = analyzer.name
+            with trace_operation(f"analyzer {name}", **{"securenet.analyzer.name": name}) as span:
+                found = 0
+                for i in relevant:
+                    results = analyzer.analyze(*texts[i])
+                    per_text[i].extend(results)
+                    found += len(results)
+                span.set_attribute("securenet.analyzer.findings", found)
+    return [dedupe_findings(findings) if findings else [] for findings in per_text]
+
+
+def analyze_text(text: str, channel: Channel, analyzers: Sequence[Analyzer] = DEFAULT_ANALYZERS) -> list[Finding]:
+    """Findings of every analyzer that applies to ``channel``, deduplicated, in text order."""
+    return run_analyzers([(text, channel)], analyzers)[0]
 
 
 def analyze_tool_definition(

@@ -1,7 +1,10 @@
-"""The work behind ``securenet train`` and ``securenet analyze``, streaming.
+"""The work behind ``securenet train`` and ``securenet analyze``, streaming, through the orchestrator.
 
-Kept out of cli.py so the CLI stays a thin parser, and so tests can call it directly.
-Every expected failure becomes a :class:`CommandError` with a one-line message.
+Kept out of cli.py so the CLI stays a thin parser, and so tests can call it directly. Reading
+and writing files is this module's; training and detection are the orchestrator's
+(:meth:`SecurityOrchestrator.train_detector`, :meth:`SecurityOrchestrator.detect_flows`),
+the same code the API and the worker run. Every expected failure becomes a
+:class:`CommandError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -19,14 +22,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from securenet.config import Settings
 from securenet.netsec.features import FeatureSchemaError
 from securenet.netsec.labels import is_normal
 from securenet.netsec.models import FlowAnomalyDetector, ModelError
 from securenet.netsec.readers import FORMATS, MalformedInputError, ReadStats, RecordError, read_all, read_flows
-from securenet.netsec.service import ThreatDetectionService
 from securenet.netsec.verdicts import LEVELS, Incident, merge_incidents
+from securenet.orchestrator import SecurityOrchestrator
 
-__all__ = ["FORMATS", "CommandError", "ModelSettings", "analyze", "train"]
+__all__ = ["FORMATS", "CommandError", "analyze", "train"]
 
 #: Inputs larger than this get a progress bar on stderr.
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
@@ -36,19 +40,6 @@ TABLE_ROWS = 50
 
 class CommandError(Exception):
     """A failure the user can act on; its message is printed as is."""
-
-
-class ModelSettings(Protocol):
-    """What these commands read of the settings (``securenet.config.Settings`` has it)."""
-
-    @property
-    def model_dir(self) -> Path | None:
-        """Where models must come from, if anywhere in particular."""
-        ...
-
-    def model_key_bytes(self) -> bytes | None:
-        """The HMAC key of model files, if one is set."""
-        ...
 
 
 def _with_skipped(text: str, positions: npt.NDArray[np.int64], skipped: tuple[tuple[int, RecordError], ...]) -> str:
@@ -79,7 +70,7 @@ def train(
     *,
     normal_only: bool,
     on_error: str,
-    settings: ModelSettings,
+    settings: Settings,
     err: TextIO | None = None,
 ) -> dict[str, Any]:
     """Fit a model on ``file`` and write it to ``model_path``; returns a summary."""
@@ -96,7 +87,7 @@ def train(
             raise CommandError(f"--normal-only needs labelled input, and {file} has no labels")
         frame = frame.loc[is_normal(chunk.labels)].reset_index(drop=True)
     try:
-        detector = FlowAnomalyDetector().fit(frame)
+        detector = SecurityOrchestrator.offline().train_detector(frame)
         model_path.parent.mkdir(parents=True, exist_ok=True)
         detector.save(model_path, key=settings.model_key_bytes())
     except (ValueError, OSError) as exc:
@@ -112,7 +103,7 @@ def train(
     }
 
 
-def load_detector(model_path: Path, settings: ModelSettings) -> FlowAnomalyDetector:
+def load_detector(model_path: Path, settings: Settings) -> FlowAnomalyDetector:
     # A path named on the command line means what it means in the shell: relative to the
     # current directory. Made absolute first, so load() never joins it onto the model directory.
     model_path = model_path.resolve()
@@ -132,7 +123,7 @@ def analyze(
     *,
     output: str,
     on_error: str,
-    settings: ModelSettings,
+    settings: Settings,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> dict[str, Any]:
@@ -140,7 +131,7 @@ def analyze(
     out = out or sys.stdout
     err = err or sys.stderr
     detector = load_detector(model_path, settings) if model_path is not None else None
-    service = ThreatDetectionService(detector)
+    orchestrator = SecurityOrchestrator.offline()
     stats = ReadStats()
     counts = dict.fromkeys((name for name, _ in LEVELS), 0)
     by_source: dict[str, Incident] = {}
@@ -160,7 +151,7 @@ def analyze(
         with progress:
             task = progress.add_task("flows", total=None)
             for chunk in read_flows(str(file), fmt, on_error=on_error, stats=stats):  # type: ignore[arg-type]
-                result = service.analyze(chunk.frame, "cli")
+                result = orchestrator.detect_flows("cli", chunk.frame, detector)
                 verdicts = result.verdicts
                 for level, count in verdicts.level_counts().items():
                     counts[level] += count
