@@ -23,9 +23,9 @@ from securenet.api.deps import AppState
 from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
 from securenet.api.middleware import BodyLimitMiddleware, TraceHeadersMiddleware
 from securenet.api.problems import PROBLEM_JSON, install_problem_handlers
-from securenet.api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from securenet.config import Settings, load_settings
 from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
+from securenet.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from securenet.store.database import Database
 from securenet.telemetry import (
     fastapi_telemetry_options,

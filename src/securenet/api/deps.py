@@ -16,9 +16,9 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from securenet.api.problems import Problem
-from securenet.api.ratelimit import RateLimiter
 from securenet.config import Settings
 from securenet.orchestrator import SecurityOrchestrator
+from securenet.ratelimit import RateLimiter
 from securenet.store.database import Database
 from securenet.store.tenants import authenticate, hash_key
 from securenet.telemetry import set_current_span_attribute

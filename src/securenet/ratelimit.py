@@ -17,7 +17,7 @@ import structlog
 __all__ = ["InProcessRateLimiter", "RateLimiter", "RedisRateLimiter"]
 
 WINDOW_S = 60.0
-log = structlog.get_logger("securenet.api")
+log = structlog.get_logger("securenet.api")  # it limits API requests
 
 
 class RateLimiter(Protocol):
