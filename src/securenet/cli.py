@@ -206,7 +206,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 
 
-def _show_database(settings: Settings) -> Any:
+def _show_database(settings: Settings) -> None:
     """Say on stderr, in one line with the password masked, which database this command uses."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -216,29 +216,26 @@ def _show_database(settings: Settings) -> Any:
     except ArgumentError as exc:
         _fail(f"SECURENET_DATABASE_URL is not a database URL: {exc}")
     typer.echo(f"database: {url.render_as_string(hide_password=True)}", err=True)
-    return url
 
 
 @contextmanager
 def _database(settings: Settings, *, create: bool = False, migrate: bool = True) -> Iterator[Any]:
-    """The configured database, named on stderr (password masked), disposed of afterwards.
+    """The configured database (from ``securenet.runtime``), named on stderr, disposed of afterwards.
 
     Only commands that set ``create`` may create a SQLite file; the others fail when it is
     missing, since an empty new database would answer every question with nothing.
     """
-    from securenet.store.database import Database
+    from securenet.runtime import MissingDatabaseError, open_database
 
-    url = _show_database(settings)
-    path = url.database if url.get_backend_name() == "sqlite" else None
-    if not create and path and path != ":memory:" and not Path(path).exists():
+    _show_database(settings)
+    try:
+        db = open_database(settings, create=create, migrate=migrate)
+    except MissingDatabaseError as exc:
         _fail(
-            f"no database at {Path(path).resolve()}; point SECURENET_DATA_DIR at the server's data "
+            f"no database at {exc.path}; point SECURENET_DATA_DIR at the server's data "
             "directory or SECURENET_DATABASE_URL at its database (`securenet tenants create` makes a new one)"
         )
-    db = Database(settings.effective_database_url)
     try:
-        if migrate:
-            db.upgrade()
         yield db
     finally:
         db.dispose()
@@ -322,7 +319,7 @@ def worker(
     """Process the ingest streams (needs SECURENET_REDIS_URL)."""
     import signal
 
-    from securenet.api.app import build_state
+    from securenet.runtime import Services
     from securenet.telemetry import setup_telemetry, shutdown_telemetry
     from securenet.worker import StreamWorker
 
@@ -331,15 +328,15 @@ def worker(
         _fail("securenet worker needs SECURENET_REDIS_URL; without Redis, `securenet serve` runs the worker itself")
     _show_database(settings)
     setup_telemetry(settings.telemetry)  # logging too
-    state = build_state(settings)
-    stream_worker = StreamWorker(state.queue, state.orchestrator, batch_size=batch_size, claim_idle_ms=claim_idle_ms)
-    signal.signal(signal.SIGTERM, lambda *_: stream_worker.stop(timeout_s=0))
-    signal.signal(signal.SIGINT, lambda *_: stream_worker.stop(timeout_s=0))
     try:
-        stream_worker.run()
+        with Services.build(settings) as services:
+            stream_worker = StreamWorker(
+                services.queue, services.orchestrator, batch_size=batch_size, claim_idle_ms=claim_idle_ms
+            )
+            signal.signal(signal.SIGTERM, lambda *_: stream_worker.stop(timeout_s=0))
+            signal.signal(signal.SIGINT, lambda *_: stream_worker.stop(timeout_s=0))
+            stream_worker.run()
     finally:
-        state.queue.close()
-        state.db.dispose()
         shutdown_telemetry()
 
 

@@ -233,20 +233,20 @@ def test_full_ingest_stream_503(make_api) -> None:
     from fastapi.testclient import TestClient
 
     from securenet.api import create_app
-    from securenet.api.app import build_state
+    from securenet.runtime import Services
 
     api = make_api(stream_max_len=1)
     acme = api.tenant("acme")
     # A second app on the same database and no worker: nothing drains its queue.
-    state = build_state(api.settings)
-    with TestClient(create_app(api.settings, state=state)) as client:
+    services = Services.build(api.settings)
+    with TestClient(create_app(api.settings, services=services)) as client:
         first = client.post("/v1/flows", json=normal(2), headers=bearer(acme))
         assert first.status_code == 202
         assert len(first.json()["message_ids"]) >= 1
         full = client.post("/v1/flows", json=normal(2), headers=bearer(acme))
         assert full.status_code == 503
         assert int(full.headers["retry-after"]) >= 1
-    state.db.dispose()
+    services.close()
 
 
 def test_ingest_is_analysed_by_the_embedded_worker(api, telemetry) -> None:

@@ -52,16 +52,11 @@ def test_a_batch_whose_model_file_is_missing_is_dead_lettered_after_the_retry_bu
 
 
 def test_the_retry_budget_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from securenet.api.app import build_state
     from securenet.config import Settings
+    from securenet.runtime import Services
 
     monkeypatch.setenv("SECURENET_STREAM_MAX_DELIVERIES", "2")
-    state = build_state(Settings(data_dir=tmp_path))
-    try:
-        assert state.queue.max_deliveries == 2
-    finally:
-        state.orchestrator.close()
-        state.queue.close()
-        state.db.dispose()
+    with Services.build(Settings(data_dir=tmp_path)) as services:
+        assert services.queue.max_deliveries == 2
     monkeypatch.delenv("SECURENET_STREAM_MAX_DELIVERIES")
     assert Settings().stream_max_deliveries == 5

@@ -1,4 +1,4 @@
-"""Dependencies every route goes through: the app's state, the tenant, the admin key, limits.
+"""Dependencies every route goes through: the process's services, the tenant, the admin key, limits.
 
 ``CurrentTenant`` authenticates ``Authorization: Bearer <key>`` or ``X-API-Key`` and
 scopes the request: handlers query only with ``tenant.id``, so another tenant's
@@ -8,42 +8,40 @@ objects answer 404. Failures are logged as security events, without the key.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from securenet.api.problems import Problem
-from securenet.config import Settings
-from securenet.orchestrator import SecurityOrchestrator
-from securenet.ratelimit import RateLimiter
-from securenet.store.database import Database
+from securenet.runtime import Services
 from securenet.store.tenants import authenticate, hash_key
 from securenet.telemetry import set_current_span_attribute
 
-__all__ = ["AdminKey", "AppState", "CurrentTenant", "State", "TenantContext"]
+if TYPE_CHECKING:
+    from securenet.mcp.gateway import GatewayServer
+
+__all__ = ["AdminKey", "CurrentTenant", "State", "TenantContext", "mcp_servers"]
 
 security_log = structlog.get_logger("securenet.security")
 
 
-@dataclass
-class AppState:
-    settings: Settings
-    db: Database
-    orchestrator: SecurityOrchestrator
-    queue: Any
-    limiter: RateLimiter
-    extras: dict[str, Any] = field(default_factory=dict)
+def get_services(request: Request) -> Services:
+    """The services the app's lifespan built (:class:`securenet.runtime.Services`)."""
+    services: Services = request.app.state.securenet
+    return services
 
 
-def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.securenet
-    return state
+State = Annotated[Services, Depends(get_services)]
 
 
-State = Annotated[AppState, Depends(get_state)]
+def mcp_servers(request: Request) -> Mapping[str, GatewayServer]:
+    """The app's MCP gateway servers by upstream name (none unless upstreams are configured)."""
+    servers: Mapping[str, GatewayServer] = request.app.state.mcp_servers
+    return servers
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def _unauthorized(request: Request, reason: str) -> Problem:
     )
 
 
-def _authenticate(state: AppState, secret: str) -> TenantContext | None:
+def _authenticate(state: Services, secret: str) -> TenantContext | None:
     with state.db.session() as session:
         found = authenticate(session, secret)
         if found is None:
@@ -100,7 +98,7 @@ async def current_tenant(request: Request, state: State) -> TenantContext:
     return tenant
 
 
-async def enforce_rate_limit(state: AppState, tenant: TenantContext) -> None:
+async def enforce_rate_limit(state: Services, tenant: TenantContext) -> None:
     """Count one request against the tenant's per-minute limit; :class:`Problem` 429 past it."""
     limit = tenant.rate_limit_per_minute or state.settings.rate_limit_per_minute
     allowed, retry_after = await run_in_threadpool(state.limiter.hit, tenant.id, limit)

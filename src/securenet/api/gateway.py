@@ -1,8 +1,8 @@
 """The standalone MCP gateway app (`securenet mcp-gateway`): one `/mcp/NAME` per upstream.
 
-It runs on the same orchestrator, store and telemetry as the service, for one tenant
-(``default`` unless told otherwise), with the policy from a file that is reloaded when
-it changes.
+It runs on the same services (:class:`securenet.runtime.Services`) and telemetry as the
+service, for one tenant (``default`` unless told otherwise), with the policy from a file
+(``policy_file``, else ``SECURENET_MCP_POLICY_FILE``) that is reloaded when it changes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
 from securenet.api.problems import PROBLEM_JSON
 from securenet.config import Settings
 from securenet.mcp.gateway import UpstreamSpec
-from securenet.orchestrator import ModelRegistry, PolicyProvider, SecurityOrchestrator
+from securenet.runtime import Services
 from securenet.store import tenants
 from securenet.store.database import Database
 from securenet.telemetry import (
@@ -39,19 +39,6 @@ def ensure_tenant(db: Database, tenant_id: str) -> None:
         tenants.ensure_tenant(session, tenant_id)
 
 
-class GatewayRuntime:
-    """What the gateway's servers need from the lifespan: the orchestrator."""
-
-    def __init__(self) -> None:
-        self.orchestrator: SecurityOrchestrator | None = None
-        self.db: Database | None = None
-
-    def require_db(self) -> Database:
-        if self.db is None:
-            raise RuntimeError("the gateway has not started")
-        return self.db
-
-
 def create_gateway_app(
     settings: Settings,
     upstreams: Sequence[UpstreamSpec],
@@ -62,11 +49,11 @@ def create_gateway_app(
     upstream_env: Mapping[str, str] | None = None,
     allowed_hosts: Sequence[str] = ("127.0.0.1:*", "localhost:*", "[::1]:*"),
 ) -> FastAPI:
-    runtime = GatewayRuntime()
+    if policy_file is not None:
+        settings = settings.model_copy(update={"mcp_policy_file": policy_file.expanduser().resolve()})
     gateway = McpGateway.from_settings(
         settings,
         upstreams,
-        lambda: runtime,
         allowed_hosts,
         tenant_id=tenant_id,
         upstream_cwd=upstream_cwd,
@@ -76,19 +63,14 @@ def create_gateway_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_telemetry(settings.telemetry)  # logging too
-        db = Database(settings.effective_database_url)
-        if db.is_sqlite:
-            await run_in_threadpool(db.upgrade)
-        await run_in_threadpool(ensure_tenant, db, tenant_id)
-        runtime.db = db
-        models = ModelRegistry(db, settings.effective_model_dir, settings.model_key_bytes())
-        runtime.orchestrator = SecurityOrchestrator(db, models, policies=PolicyProvider(db, policy_file))
+        services = await run_in_threadpool(Services.build, settings)
+        app.state.securenet = services
         try:
-            async with gateway.running():
+            await run_in_threadpool(ensure_tenant, services.db, tenant_id)
+            async with gateway.running(services):
                 yield
         finally:
-            runtime.orchestrator.close()
-            db.dispose()
+            services.close()
             shutdown_telemetry()
 
     app = FastAPI(
@@ -105,7 +87,7 @@ def create_gateway_app(
     @app.get("/ready", tags=["operations"], summary="Readiness: the database, and each upstream's state")
     async def ready() -> JSONResponse:
         try:
-            await run_in_threadpool(runtime.require_db().ping)
+            await run_in_threadpool(app.state.securenet.db.ping)
             database = "ok"
         except Exception as exc:  # any failure means not ready; the type says which
             database = f"unavailable ({type(exc).__name__})"

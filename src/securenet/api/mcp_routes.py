@@ -22,7 +22,8 @@ from securenet.api.problems import Problem
 from securenet.config import Settings
 from securenet.mcp.gateway import GatewayServer, UpstreamConnection, UpstreamSpec, supervise_upstreams
 from securenet.mcp.inspector import Verdict
-from securenet.orchestrator import SecurityOrchestrator, SecurityRequest
+from securenet.orchestrator import SecurityRequest
+from securenet.runtime import Services
 
 __all__ = ["McpGateway"]
 
@@ -33,16 +34,16 @@ class _Authenticated:
     """ASGI wrapper: a valid API key (else 401) within its tenant's rate limit (else 429),
     before the MCP transport sees the request."""
 
-    def __init__(self, app: ASGIApp, state: Callable[[], Any]) -> None:
+    def __init__(self, app: ASGIApp, services: Callable[[], Services]) -> None:
         self.app = app
-        self.state = state
+        self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from starlette.requests import Request
 
         request = Request(scope)
         secret = _presented_key(request)
-        tenant = None if secret is None else await run_in_threadpool(_authenticate, self.state(), secret)
+        tenant = None if secret is None else await run_in_threadpool(_authenticate, self.services(), secret)
         if tenant is None:
             response = Problem(
                 401,
@@ -53,7 +54,7 @@ class _Authenticated:
             await response(scope, receive, send)
             return
         try:
-            await enforce_rate_limit(self.state(), tenant)
+            await enforce_rate_limit(self.services(), tenant)
         except Problem as problem:
             await problem.response(scope.get("path"))(scope, receive, send)
             return
@@ -66,12 +67,12 @@ class McpGateway:
 
     With ``tenant_id`` every request belongs to that tenant (the standalone gateway);
     without it each request authenticates with a tenant's API key (inside ``serve``).
+    The process's services are bound by :meth:`running`, for as long as it runs.
     """
 
     def __init__(
         self,
         specs: Sequence[UpstreamSpec],
-        state: Callable[[], Any],
         allowed_hosts: Sequence[str],
         *,
         tenant_id: str | None = None,
@@ -84,7 +85,7 @@ class McpGateway:
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"upstream names must be unique, got {names}")
-        self.state = state
+        self._services: Services | None = None
         self.tenant_id = tenant_id
         self.connections = [
             UpstreamConnection(
@@ -120,7 +121,6 @@ class McpGateway:
         cls,
         settings: Settings,
         specs: Sequence[UpstreamSpec],
-        state: Callable[[], Any],
         allowed_hosts: Sequence[str],
         *,
         tenant_id: str | None = None,
@@ -130,7 +130,6 @@ class McpGateway:
         """The gateway with the upstream timeouts and backoff of ``settings``."""
         return cls(
             specs,
-            state,
             allowed_hosts,
             tenant_id=tenant_id,
             upstream_cwd=upstream_cwd,
@@ -145,7 +144,7 @@ class McpGateway:
         for name, manager in self.managers.items():
             endpoint: ASGIApp = StreamableHTTPASGIApp(manager)
             if self.tenant_id is None:
-                endpoint = _Authenticated(endpoint, self.state)
+                endpoint = _Authenticated(endpoint, lambda: self.services)
             routes.append(Route(f"/mcp/{name}", endpoint=endpoint))
         return routes
 
@@ -159,8 +158,7 @@ class McpGateway:
         blocked_tools: Mapping[str, str],
         other_tools: Mapping[str, str],
     ) -> tuple[Verdict, str | None]:
-        orchestrator: SecurityOrchestrator = self.state().orchestrator
-        return orchestrator.analyze(
+        return self.services.orchestrator.analyze(
             SecurityRequest(
                 tenant_id=tenant_id,
                 message=message,
@@ -176,8 +174,16 @@ class McpGateway:
         """Each upstream's state: up, down or reconnecting, since when, and the last error."""
         return {c.spec.name: c.snapshot() for c in self.connections}
 
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the MCP gateway is not running")
+        return self._services
+
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    async def running(self, services: Services) -> AsyncIterator[None]:
+        """Serve on ``services``: upstreams supervised, one session manager per upstream."""
+        self._services = services
         async with supervise_upstreams(self.connections), contextlib.AsyncExitStack() as stack:
             for manager in self.managers.values():
                 await stack.enter_async_context(manager.run())

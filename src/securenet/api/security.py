@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from securenet.api.deps import CurrentTenant, State
+from securenet.api.deps import CurrentTenant, State, mcp_servers
 from securenet.api.problems import FieldError, Problem, validation_errors
 from securenet.mcp.policy import PolicyError, PolicyFormat, PolicySyntaxError, read_policy_document
 from securenet.orchestrator import SecurityRequest
@@ -70,9 +70,8 @@ async def analyze(request: Request, tenant: CurrentTenant, state: State) -> dict
 
 
 @router.post("/proxy", summary="Forward one MCP request to a configured upstream, judged both ways")
-async def proxy(body: ProxyIn, tenant: CurrentTenant, state: State) -> dict[str, Any]:
-    gateways = state.extras.get("gateways", {})
-    server = gateways.get(body.upstream)
+async def proxy(request: Request, body: ProxyIn, tenant: CurrentTenant) -> dict[str, Any]:
+    server = mcp_servers(request).get(body.upstream)
     if server is None:
         # Only configured upstreams exist: the gateway is not an open proxy.
         raise Problem(404, "Not found", f"no MCP upstream named {body.upstream!r} is configured")
