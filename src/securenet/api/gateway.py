@@ -1,35 +1,26 @@
 """The standalone MCP gateway app (`securenet mcp-gateway`): one `/mcp/NAME` per upstream.
 
-It runs on the same services (:class:`securenet.runtime.Services`) and telemetry as the
-service, for one tenant (``default`` unless told otherwise), with the policy from a file
-(``policy_file``, else ``SECURENET_MCP_POLICY_FILE``) that is reloaded when it changes.
+Built by the same :func:`~securenet.api.app.build_app` as `securenet serve`, on the same
+services, middleware and operations routes. It differs in two ways: every MCP request
+belongs to one tenant (``default`` unless told otherwise) and needs no API key, and there
+are no `/v1` routes. The policy file (``policy_file``, else ``SECURENET_MCP_POLICY_FILE``)
+is reloaded when it changes.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
 
+from securenet.api.app import build_app
 from securenet.api.mcp_routes import McpGateway
-from securenet.api.metrics import MetricsRoute, RequestMetricsMiddleware
-from securenet.api.problems import PROBLEM_JSON
 from securenet.config import Settings
 from securenet.mcp.gateway import UpstreamSpec
 from securenet.runtime import Services
 from securenet.store import tenants
 from securenet.store.database import Database
-from securenet.telemetry import (
-    fastapi_telemetry_options,
-    package_version,
-    setup_telemetry,
-    shutdown_telemetry,
-)
 
 __all__ = ["create_gateway_app", "ensure_tenant"]
 
@@ -60,48 +51,16 @@ def create_gateway_app(
         upstream_env=upstream_env,
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_telemetry(settings.telemetry)  # logging too
-        services = await run_in_threadpool(Services.build, settings)
-        app.state.securenet = services
-        try:
-            await run_in_threadpool(ensure_tenant, services.db, tenant_id)
-            async with gateway.running(services):
-                yield
-        finally:
-            services.close()
-            shutdown_telemetry()
+    def prepare(services: Services) -> None:
+        ensure_tenant(services.db, tenant_id)
 
-    app = FastAPI(
+    return build_app(
+        settings,
         title="SecureNet MCP gateway",
-        version=package_version(),
-        lifespan=lifespan,
-        telemetry=fastapi_telemetry_options(),
+        description=f"The MCP security gateway for tenant {tenant_id!r}: one /mcp/NAME per upstream. "
+        "Errors are RFC 9457 problem documents; every response names its trace in `traceresponse` "
+        "and `X-Trace-Id`.",
+        rest_api=False,
+        gateway=gateway,
+        prepare=prepare,
     )
-
-    @app.get("/health", tags=["operations"], summary="Liveness probe and each upstream's state")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "upstreams": gateway.upstreams()}
-
-    @app.get("/ready", tags=["operations"], summary="Readiness: the database, and each upstream's state")
-    async def ready() -> JSONResponse:
-        try:
-            await run_in_threadpool(app.state.securenet.db.ping)
-            database = "ok"
-        except Exception as exc:  # any failure means not ready; the type says which
-            database = f"unavailable ({type(exc).__name__})"
-        ok = database == "ok"
-        body: dict[str, Any] = {
-            "status": "ready" if ok else "not ready",
-            "checks": {"database": database},
-            "upstreams": gateway.upstreams(),
-        }
-        if not ok:
-            body = {"type": "about:blank", "title": "Not ready", "status": 503, **body}
-        return JSONResponse(body, status_code=200 if ok else 503, media_type=None if ok else PROBLEM_JSON)
-
-    app.router.routes.extend(gateway.routes())
-    app.router.routes.append(MetricsRoute("/metrics"))
-    app.add_middleware(RequestMetricsMiddleware)
-    return app
