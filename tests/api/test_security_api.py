@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -272,3 +273,33 @@ def test_mcp_requests_count_against_the_tenants_rate_limit(tmp_path: Path) -> No
         # REST and MCP requests share the tenant's one budget; other tenants are not affected.
         assert client.get("/v1/detections", headers=bearer(limited)).status_code == 429
         assert client.post("/mcp/tools", json=ping, headers=bearer(other)).status_code != 429
+
+
+def test_a_failed_mcp_authentication_is_logged_like_a_rest_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", admin_key=ADMIN_KEY, mcp_upstreams=[STDIO_UPSTREAM])
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    with TestClient(create_app(settings)) as client:
+        tenant = client.post("/v1/tenants", json={"name": "acme"}, headers=admin()).json()
+        revoked = tenant["api_key"]  # a real key, revoked with itself
+        assert client.delete(f"/v1/keys/{tenant['key_prefix']}", headers=bearer(tenant)).status_code == 204
+        with caplog.at_level(logging.WARNING, logger="securenet.security"):
+            rest = client.get("/v1/detections", headers={"X-API-Key": revoked})
+            mcp = client.post("/mcp/tools", json=ping, headers={"Authorization": f"Bearer {revoked}"})
+            missing = client.post("/mcp/tools", json=ping)
+    for response in (rest, mcp, missing):
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert mcp.json()["detail"] == rest.json()["detail"]
+    failed = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "security.auth_failed"]
+    assert [(e["reason"], e["method"], e["path"]) for e in failed] == [
+        ("unknown_or_revoked_key", "GET", "/v1/detections"),
+        ("unknown_or_revoked_key", "POST", "/mcp/tools"),
+        ("missing_key", "POST", "/mcp/tools"),
+    ]
+    assert all(set(event) == set(failed[0]) for event in failed), "the same fields on both paths"
+    logged = caplog.text + " ".join(str(r.msg) for r in caplog.records)
+    # No key material beyond the shown prefix.
+    assert revoked not in logged and revoked[len(tenant["key_prefix"]) :] not in logged

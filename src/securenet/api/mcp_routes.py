@@ -13,11 +13,11 @@ from typing import Any
 
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from securenet.api.deps import _authenticate, _presented_key, enforce_rate_limit
+from securenet.api.auth import authenticate
 from securenet.api.problems import Problem
 from securenet.config import Settings
 from securenet.mcp.gateway import GatewayServer, UpstreamConnection, UpstreamSpec, supervise_upstreams
@@ -32,29 +32,15 @@ TENANT_KEY = "securenet_tenant"
 
 class _Authenticated:
     """ASGI wrapper: a valid API key (else 401) within its tenant's rate limit (else 429),
-    before the MCP transport sees the request."""
+    before the MCP transport sees the request. The same :func:`authenticate` as the REST routes."""
 
     def __init__(self, app: ASGIApp, services: Callable[[], Services]) -> None:
         self.app = app
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from starlette.requests import Request
-
-        request = Request(scope)
-        secret = _presented_key(request)
-        tenant = None if secret is None else await run_in_threadpool(_authenticate, self.services(), secret)
-        if tenant is None:
-            response = Problem(
-                401,
-                "Unauthorized",
-                "A valid API key is required.",
-                headers={"WWW-Authenticate": 'Bearer realm="securenet"'},
-            ).response(scope.get("path"))
-            await response(scope, receive, send)
-            return
         try:
-            await enforce_rate_limit(self.services(), tenant)
+            tenant = await authenticate(Request(scope), self.services())
         except Problem as problem:
             await problem.response(scope.get("path"))(scope, receive, send)
             return
