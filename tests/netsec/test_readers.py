@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import inspect
 import io
 import json
 import logging
@@ -26,6 +27,8 @@ from securenet.netsec.readers import (
     MalformedInputError,
     ReadStats,
     RecordError,
+    _formats,
+    _lines,
     read_all,
     read_flows,
 )
@@ -201,7 +204,7 @@ def write(tmp_path: Path, text: str, name: str = "flows.log", *, compress: bool 
 
 
 def test_public_surface() -> None:
-    assert set(readers.__all__) == {
+    assert readers.__all__ == [
         "FORMATS",
         "MAX_RECORDED_ERRORS",
         "NSL_KDD_FEATURES",
@@ -212,9 +215,14 @@ def test_public_surface() -> None:
         "RecordError",
         "read_all",
         "read_flows",
-    }
+    ]
+    for name in readers.__all__:  # classes and functions live in the private modules
+        value = getattr(readers, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert value.__module__.startswith("securenet.netsec.readers._")
     assert len(NSL_KDD_FEATURES) == 41
     assert set(FORMATS) == {"zeek", "csv", "ndjson", "nsl-kdd"}
+    assert list(_formats.READERS) == list(FORMATS)  # every format has its reader, and only those
 
 
 @pytest.mark.parametrize("variant", sorted(WRITERS))
@@ -797,7 +805,7 @@ def test_large_zeek_logs_keep_line_numbers_and_chunk_sizes_across_read_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int, newline: str
 ) -> None:
     """Text is read in blocks; records, headers and bad lines may straddle block edges."""
-    monkeypatch.setattr(readers, "_READ_CHARS", 997)  # many blocks, cut mid-line
+    monkeypatch.setattr(_lines, "READ_CHARS", 997)  # many blocks, cut mid-line
     first, second = zeek_tsv(sample_flows(40)).splitlines(), zeek_tsv(sample_flows(25)).splitlines()
     lines = [*first[:20], "", "   ", "bad\trecord", *first[20:], *second]
     bad_line = lines.index("bad\trecord") + 1
