@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import io
 import json
 import pickle
 import struct
@@ -15,6 +17,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
+from securenet.netsec import models
 from securenet.netsec.flows import flows_to_frame
 from securenet.netsec.models import (
     MODEL_FORMAT_VERSION,
@@ -291,6 +294,47 @@ def test_round_trip_gives_identical_scores_and_metadata(
     assert document["feature_schema"]["extractor"]["feature_names"] == detector.feature_names
     assert {"sklearn", "numpy"} <= set(document["libraries"])
     assert document["created_at"]
+
+
+def test_model_files_name_our_classes_by_the_public_module(model_file: Path) -> None:
+    """Pickled classes are recorded under securenet.netsec.models, so files outlive the private module layout."""
+    _, _, payload = parse(model_file)
+    found: set[tuple[str, str]] = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module: str, name: str, /) -> Any:
+            found.add((module, name))
+            return super().find_class(module, name)
+
+    Recorder(io.BytesIO(payload)).load()
+    ours = {(module, name) for module, name in found if module.startswith("securenet")}
+    assert ours == {
+        ("securenet.netsec.models", "_Fitted"),
+        ("securenet.netsec.models", "PrototypeIndex"),
+        ("securenet.netsec.models", "TailCalibrator"),
+    }
+
+
+def test_public_surface() -> None:
+    assert models.__all__ == [
+        "COMPONENTS",
+        "MODEL_FORMAT_VERSION",
+        "FeatureExplanation",
+        "FlowAnomalyDetector",
+        "IsolationPathScorer",
+        "ModelCorruptError",
+        "ModelError",
+        "ModelIncompatibleError",
+        "ModelOutsideDirError",
+        "ModelTamperedError",
+        "PrototypeIndex",
+        "TailCalibrator",
+    ]
+    pickled = {"PrototypeIndex", "TailCalibrator"}  # recorded under the public face, see above
+    for name in models.__all__:
+        value = getattr(models, name)
+        if inspect.isclass(value) and name not in pickled:
+            assert value.__module__.startswith("securenet.netsec.models._")
 
 
 def test_unsigned_file_loads_without_key(detector: FlowAnomalyDetector, tmp_path: Path) -> None:
