@@ -7,6 +7,7 @@ so the marker only tells the test which rows must fire.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from securenet.netsec import rules
+from securenet.netsec.columns import FlowColumns
 from securenet.netsec.flows import empty_frame, normalize_frame
 from securenet.netsec.rules import (
     BruteForceRule,
     ExfiltrationRule,
     PortScanRule,
     Rule,
+    RuleHits,
     RuleSet,
     SynFloodRule,
     VolumeBaseline,
@@ -727,7 +731,7 @@ def test_rule_set_shares_derived_columns_without_changing_any_verdict(normal: pd
         alone = rule.evaluate(frame)
         np.testing.assert_array_equal(together.fired[:, i], alone.fired)
         assert [e for e in together.evidence if e.rule_id == rule.rule_id] == list(alone.evidence)
-    # Nothing is left cached once the batch is done: an edited batch gets fresh verdicts.
+    # Each evaluation derives its own columns: an edited batch gets fresh verdicts.
     quiet = frame.assign(resp_h=None)
     assert not rules.evaluate(quiet).any_fired.any()
 
@@ -757,30 +761,52 @@ def test_empty_rule_set_scores_zero(normal: pd.DataFrame) -> None:
     assert hits.rules_for(0) == []
 
 
-# --- grouping internals -------------------------------------------------------------------
+def test_custom_rules_get_the_columns_the_set_derived_once(normal: pd.DataFrame) -> None:
+    seen: list[FlowColumns] = []
+
+    class Recorder(Rule):
+        rule_id = "recorder"
+        default_severity = 0.5
+
+        def __init__(self) -> None:
+            super().__init__(window_s=60.0, severity=None)
+
+        def evaluate_columns(self, columns: FlowColumns) -> RuleHits:
+            seen.append(columns)
+            codes, _ = columns.hosts("orig_h")
+            return self._hits(codes >= 0, [])
+
+    class Another(Recorder):
+        rule_id = "another"
+
+    hits = RuleSet([Recorder(), Another()]).evaluate(normal)
+
+    assert len(seen) == 2
+    assert seen[0] is seen[1]
+    assert seen[0].frame is normal
+    has_source = normal["orig_h"].notna().to_numpy()
+    np.testing.assert_array_equal(hits.fired[:, 0], has_source)
+    np.testing.assert_array_equal(Recorder().evaluate(normal).fired, has_source)
 
 
-@pytest.mark.parametrize("widths", [pytest.param((5, 7), id="packed"), pytest.param((2**40, 2**40), id="renumbered")])
-def test_numpy_groups_agree_with_pandas_groupby(widths: tuple[int, int]) -> None:
-    from securenet.netsec.rules import _Groups
-
-    rng = np.random.default_rng(0)
-    a, b = rng.integers(0, 5, 500), rng.integers(0, 7, 500)
-    value = rng.integers(-1, 9, 500)  # -1 is not counted by distinct()
-    weight = rng.uniform(0, 10, 500)  # fractional: summed by pandas, so sums match exactly
-    frame = pd.DataFrame({"a": a, "b": b, "value": np.where(value >= 0, value, np.nan), "weight": weight})
-    by_key = frame.groupby(["a", "b"], sort=False)
-
-    groups = _Groups.of((a, widths[0]), (b, widths[1]))
-
-    np.testing.assert_array_equal(groups.ids, by_key.ngroup().to_numpy())
-    np.testing.assert_array_equal(groups.sizes, by_key.size().to_numpy())
-    np.testing.assert_array_equal(groups.distinct(value), by_key["value"].nunique().to_numpy())
-    np.testing.assert_array_equal(groups.sums(weight), by_key["weight"].sum().to_numpy())
-    np.testing.assert_array_equal(groups.sums(value >= 4), by_key["value"].agg(lambda v: (v >= 4).sum()).to_numpy())
-    selected = groups.sizes > 15
-    ordered = groups.sorted_by((a, b), selected)
-    expected = [key for key, rows in frame.groupby(["a", "b"]).groups.items() if len(rows) > 15]
-    assert [(int(a[groups.first[g]]), int(b[groups.first[g]])) for g in ordered] == expected
-    for g in ordered:
-        np.testing.assert_array_equal(groups.members(g), np.flatnonzero(groups.ids == g))
+def test_public_surface() -> None:
+    assert rules.__all__ == [
+        "AUTH_PORTS",
+        "AUTH_SERVICES",
+        "HALF_OPEN_STATES",
+        "BruteForceRule",
+        "Evidence",
+        "ExfiltrationRule",
+        "PortScanRule",
+        "Rule",
+        "RuleHits",
+        "RuleSet",
+        "RuleSetHits",
+        "SynFloodRule",
+        "VolumeBaseline",
+        "default_rule_set",
+    ]
+    for name in rules.__all__:  # classes and functions live in the private modules
+        value = getattr(rules, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert value.__module__.startswith("securenet.netsec.rules._")
