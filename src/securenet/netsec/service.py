@@ -1,7 +1,7 @@
 """ThreatDetectionService: flows in, traced and explained threat verdicts out.
 
 Each analysis is one span with three children that show how the verdict was reached:
-``prepare_data`` (canonical schema), ``ml_inference`` (anomaly model and rules, in
+``prepare_data`` (the canonical batch), ``ml_inference`` (anomaly model and rules, in
 micro-batches) and ``post_process_results`` (verdicts, explanations, incidents).
 Source addresses never go into spans: events name the flow's index, score and detectors.
 """
@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from securenet.netsec.flows import Flow, flows_to_frame, normalize_frame
+from securenet.netsec.flows import Flow, flows_to_frame, require_canonical
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.rules import RuleSet, default_rule_set
 from securenet.netsec.verdicts import Verdicts, build_verdicts
@@ -90,8 +90,8 @@ class ThreatDetectionService:
             },
         ) as span:
             with trace_operation("prepare_data") as prepare:
-                frame = flows if isinstance(flows, pd.DataFrame) else flows_to_frame(flows)
-                frame = normalize_frame(frame)
+                # A DataFrame was normalised where it was made (flows_to_frame, the readers); records are built here.
+                frame = require_canonical(flows) if isinstance(flows, pd.DataFrame) else flows_to_frame(flows)
                 prepare.set_attribute("data.size", len(frame))
             span.set_attribute("data.size", len(frame))
 

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from securenet.netsec.flows import CANONICAL_MARK, EXTRA_PREFIX, FLOW_DTYPES
+from securenet.netsec.flows import typed_frame
 from securenet.netsec.readers._plans import Role
 from securenet.netsec.readers._raw import RawChunk, Rejects
 from securenet.netsec.readers._values import (
@@ -73,31 +73,7 @@ def to_flows(chunk: RawChunk) -> tuple[pd.DataFrame, pd.Series | None, _IntArray
         table = table[keep].reset_index(drop=True)
         if labels is not None:
             labels = labels[keep].reset_index(drop=True)
-    return _canonical(table), labels, chunk.lines[keep], [*chunk.rejects, Rejects(chunk.lines[bad_rows], describe)]
-
-
-def _canonical(table: pd.DataFrame) -> pd.DataFrame:
-    """What :func:`normalize_frame` makes of ``table``, trusting how the columns were built here.
-
-    Text columns already hold ``str`` or None and numeric ones float64, so no value needs
-    converting or checking again: the general normaliser's per-value NA pass on every text
-    column was a tenth of the reading cost.
-    """
-    n = len(table)
-    columns: dict[str, pd.Series] = {}
-    for column, dtype in FLOW_DTYPES.items():
-        if column in table.columns:
-            columns[column] = pd.Series(table[column].to_numpy(dtype=dtype), dtype=dtype, copy=False)
-        elif dtype == "float64":
-            columns[column] = pd.Series(np.full(n, np.nan), dtype=dtype, copy=False)
-        else:
-            columns[column] = pd.Series([None] * n, dtype=dtype)
-    for column in table.columns:
-        if column.startswith(EXTRA_PREFIX):
-            columns[column] = pd.Series(table[column].to_numpy(dtype=np.float64), dtype="float64", copy=False)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
-    frame.attrs[CANONICAL_MARK] = True  # the service need not normalise it again
-    return frame
+    return typed_frame(table), labels, chunk.lines[keep], [*chunk.rejects, Rejects(chunk.lines[bad_rows], describe)]
 
 
 def _merge(out: dict[str, pd.Series], target: str, values: pd.Series) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from securenet.netsec.flows import empty_frame, normalize_frame
+from securenet.netsec.flows import empty_frame, require_canonical
 from securenet.netsec.readers._convert import to_flows
 from securenet.netsec.readers._errors import MalformedInputError, RecordError
 from securenet.netsec.readers._formats import FORMATS, READERS, Format
@@ -46,7 +46,7 @@ class ReadStats:
 class FlowChunk:
     """A canonical batch of flows and where it sits in the stream."""
 
-    frame: pd.DataFrame  # canonical columns (normalize_frame), RangeIndex
+    frame: pd.DataFrame  # a canonical batch (see securenet.netsec.flows), RangeIndex
     labels: pd.Series | None  # string labels aligned with frame, when the input has them
     first_index: int  # 0-based index of frame's first row among all records kept so far
     #: 0-based position of each row among all records of the input, skipped ones included
@@ -108,9 +108,9 @@ def read_all(
     if not chunks:
         return FlowChunk(empty_frame(), None, 0)
     # Extras can first appear in a later chunk (a new JSON key); give every chunk every column
-    # with one dtype, so concat neither warns nor guesses.
+    # with one dtype, so concat neither warns nor guesses. Canonical chunks make a canonical whole.
     columns = list(dict.fromkeys(c for chunk in chunks for c in chunk.frame.columns))
-    frame = normalize_frame(pd.concat([chunk.frame.reindex(columns=columns) for chunk in chunks], ignore_index=True))
+    frame = require_canonical(pd.concat([chunk.frame.reindex(columns=columns) for chunk in chunks], ignore_index=True))
     labels: pd.Series | None = None
     if any(chunk.labels is not None for chunk in chunks):
         parts = [
