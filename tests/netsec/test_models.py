@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import io
@@ -16,6 +17,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import ThreadpoolController
 
 from securenet.netsec import models
 from securenet.netsec.flows import flows_to_frame
@@ -137,6 +139,40 @@ def test_micro_batches_give_the_same_scores(detector: FlowAnomalyDetector, split
     # The forest gets the whole batch (to order its rows) and walks it in blocks of batch_size.
     assert [size for name, size in calls if name == "iforest"] == [n]
     assert max(walks) == 97 and len(walks) == int(np.ceil(n / 97))
+
+
+def test_knn_scoring_runs_blas_on_one_thread_and_the_index_alone_leaves_the_pools(split: dict[str, Any]) -> None:
+    """The detector limits BLAS threads around its kNN products; PrototypeIndex itself changes nothing."""
+
+    def blas_threads() -> list[int]:
+        return [int(lib["num_threads"]) for lib in ThreadpoolController().select(user_api="blas").info()]
+
+    seen: list[list[int]] = []
+
+    class Watched(PrototypeIndex):
+        def distances(self, features: np.ndarray) -> np.ndarray:
+            seen.append(blas_threads())
+            return super().distances(features)
+
+        def nearest(self, features: np.ndarray) -> np.ndarray:
+            seen.append(blas_threads())
+            return super().nearest(features)
+
+    model = FlowAnomalyDetector(components=("knn",), n_prototypes=32).fit(split["normal"].head(600))
+    fitted = model._require_fitted()
+    assert fitted.knn is not None
+    knn = Watched(fitted.knn.projection, fitted.knn.offset, fitted.knn.prototypes, fitted.knn.reference)
+    model._fitted = dataclasses.replace(fitted, knn=knn)
+    pools = blas_threads()
+
+    model.score(split["valid"].head(50))
+    model.explain(split["valid"].head(5))
+    assert len(seen) == 2 and all(threads == [1] * len(pools) for threads in seen)
+    assert blas_threads() == pools  # restored afterwards
+
+    seen.clear()
+    knn.distances(model.transform(split["valid"].head(5)))
+    assert seen == [pools]
 
 
 def test_forest_scores_match_scikit_learn_in_input_order(detector: FlowAnomalyDetector, split: dict[str, Any]) -> None:

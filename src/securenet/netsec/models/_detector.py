@@ -6,6 +6,7 @@ import functools
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.ensemble import IsolationForest
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from securenet.netsec.features import FeatureExtractor, FeatureSchemaError
 from securenet.netsec.models._file import (
@@ -135,7 +137,10 @@ class FlowAnomalyDetector:
         self.n_training_rows = 0
         self.created_at: str | None = None
         self._fitted: _Fitted | None = None
+        # Scoring helpers, built on first use and never saved: the forest's path tables and the
+        # handle on the process's BLAS thread pools.
         self._paths: IsolationPathScorer | None = None
+        self._blas: ThreadpoolController | None = None
 
     # -- training --------------------------------------------------------------------
 
@@ -245,7 +250,9 @@ class FlowAnomalyDetector:
         for start, chunk in self._chunks(features):
             scaled = (chunk.astype(np.float64) - fitted.center) / fitted.scale
             if fitted.knn is not None:
-                scaled -= fitted.knn.reference[fitted.knn.nearest(chunk)]
+                with self._one_blas_thread():
+                    nearest = fitted.knn.nearest(chunk)
+                scaled -= fitted.knn.reference[nearest]
             difference = scaled
             weight = np.where(one_hot & (difference < 0), 0.0, np.abs(difference))
             top = np.argsort(-weight, axis=1, kind="stable")[:, :k]
@@ -256,12 +263,26 @@ class FlowAnomalyDetector:
 
     def _component_score(self, fitted: _Fitted, name: str, features: npt.NDArray[np.float32]) -> FloatArray:
         if name == "knn" and fitted.knn is not None:
-            return fitted.knn.distances(features)
+            with self._one_blas_thread():
+                return fitted.knn.distances(features)
         if name == "iforest" and fitted.iforest is not None:
             if self._paths is None:
                 self._paths = IsolationPathScorer(fitted.iforest, block_rows=self.batch_size)
             return self._paths.anomaly(features)
         raise ModelIncompatibleError(f"model has no fitted {name!r} component")
+
+    def _one_blas_thread(self) -> AbstractContextManager[Any]:
+        """Run BLAS on the calling thread alone while the block is active.
+
+        The prototype products are small and memory-bound: waking BLAS's worker threads for
+        each of them costs more than the products themselves, as the workers fall asleep
+        during the model's other steps (docs/notes/detection.md). The limit is process wide
+        while it lasts, as threadpoolctl's always is.
+        """
+        if self._blas is None:
+            self._blas = ThreadpoolController()
+        limit: AbstractContextManager[Any] = self._blas.limit(limits=1, user_api="blas")
+        return limit
 
     def _chunks(self, features: npt.NDArray[np.float32]) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
         for start in range(0, len(features), self.batch_size):

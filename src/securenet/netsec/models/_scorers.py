@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -14,7 +12,6 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from securenet.netsec.models._file import pickled_as_public
 
@@ -240,31 +237,11 @@ class PrototypeIndex:
 
     def distances(self, features: npt.NDArray[np.float32]) -> FloatArray:
         """Distance from each flow to its nearest prototype."""
-        with _single_threaded_blas():
-            return _nearest(self.project(features), self.prototypes, with_index=False)[0]
+        return _nearest(self.project(features), self.prototypes, with_index=False)[0]
 
     def nearest(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.intp]:
         """Index of each flow's nearest prototype (a row of :attr:`reference`)."""
-        with _single_threaded_blas():
-            return _nearest(self.project(features), self.prototypes)[1]
-
-
-@functools.cache
-def _blas_threads() -> Any:
-    return ThreadpoolController()
-
-
-def _single_threaded_blas() -> AbstractContextManager[Any]:
-    """Run BLAS on the calling thread alone while the block is active.
-
-    The prototype products are small and memory-bound. Measured in the analyze pipeline
-    on two cores, waking OpenBLAS's worker threads for each of them cost more than the
-    products themselves (2.5 to 6 us per flow against 1.2 us single-threaded), because the
-    workers fall asleep during the model's other, non-BLAS, steps. The limit is process
-    wide while it lasts (as threadpoolctl's always is).
-    """
-    limit: AbstractContextManager[Any] = _blas_threads().limit(limits=1, user_api="blas")
-    return limit
+        return _nearest(self.project(features), self.prototypes)[1]
 
 
 def _with_ones(points: FloatArray) -> FloatArray:
