@@ -74,10 +74,10 @@ def test_stream_chunks_and_rules_only(telemetry) -> None:
         }
         for i in range(80)
     ]
-    result = asyncio.run(service.analyze_real_time_stream(chunk, tenant_id="t2"))
+    result = service.analyze(chunk, "t2")
     assert result.threat_count == 80
     assert result.verdicts.incidents[0].source == "10.1.1.1"
-    span = t.by_name("analyze_real_time_stream")
+    span = t.by_name("analyze_network_data")
     assert span.attributes["model.type"] == "rules_only"
     assert "10.1.1.1" not in str(span.attributes) + str([e.attributes for e in span.events])
 

@@ -71,17 +71,14 @@ class ThreatDetectionService:
         return str(self.detector.metadata().get("model_id") or self.detector.created_at)
 
     async def analyze_network_data(self, flows: FlowInput, tenant_id: str) -> AnalysisResult:
-        """Analyse a batch; the CPU-bound work runs in a thread so the event loop stays free."""
-        return await asyncio.to_thread(self.analyze, flows, tenant_id, operation="analyze_network_data")
+        """:meth:`analyze` in a thread, so an event loop stays free while the CPU works."""
+        return await asyncio.to_thread(self.analyze, flows, tenant_id)
 
-    async def analyze_real_time_stream(self, chunk: FlowInput, tenant_id: str) -> AnalysisResult:
-        """Analyse one chunk of a live stream (same pipeline, its own span name)."""
-        return await asyncio.to_thread(self.analyze, chunk, tenant_id, operation="analyze_real_time_stream")
-
-    def analyze(self, flows: FlowInput, tenant_id: str, *, operation: str = "analyze_network_data") -> AnalysisResult:
+    def analyze(self, flows: FlowInput, tenant_id: str) -> AnalysisResult:
+        """Judge one batch: a canonical DataFrame (see :mod:`securenet.netsec.flows`) or flow records."""
         started = time.perf_counter()
         with trace_operation(
-            operation,
+            "analyze_network_data",
             **{
                 "tenant.id": tenant_id,
                 "operation.type": "threat_detection",
