@@ -119,8 +119,8 @@ def typed_frame(table: pd.DataFrame) -> pd.DataFrame:
     """What :func:`normalize_frame` makes of ``table``, for a table whose values are already typed.
 
     Its text columns must hold ``str`` or None and its numeric ones float64 (as the readers
-    build them), so no value is converted or checked again: the general normaliser's per-value
-    NA pass on every text column would cost the readers a tenth of their time.
+    build them), so no value is converted or checked again, as the general normaliser's
+    per-value NA pass on every text column would (docs/notes/detection.md).
     """
     n = len(table)
     columns: dict[str, pd.Series] = {}
@@ -141,8 +141,8 @@ def require_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` itself, if it has the canonical shape; otherwise a ValueError that says what is off.
 
     The shape is checked, not every value: the columns and their order, their dtypes and a
-    0-based RangeIndex. That costs microseconds, where normalising again would cost as much
-    as judging a small batch.
+    0-based RangeIndex. That costs microseconds, where normalising again would cost more than
+    judging a small batch (docs/notes/detection.md).
     """
     problem = _shape_problem(frame)
     if problem is not None:

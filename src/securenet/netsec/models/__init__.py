@@ -23,6 +23,8 @@ into the model.
 Model files (``_file``) are a small container: a magic line, a JSON envelope, JSON metadata
 and a pickled payload. The SHA-256 checksum (and HMAC-SHA256 when a key is given) over the
 metadata and payload bytes is verified before anything is unpickled.
+
+The measurements behind these choices are in docs/notes/detection.md.
 """
 
 from __future__ import annotations

@@ -98,8 +98,8 @@ class IsolationPathScorer:
 
     A tree walk is bound by mispredicted branches, so rows are walked in an order where
     neighbours tend to take the same branches: sorted by the features the forests split on
-    most near their roots (:attr:`sort_columns`). On the throughput benchmark's batches that
-    made the walks ~20% faster for ~3% spent sorting; the scores are the same, in input order.
+    most near their roots (:attr:`sort_columns`); the scores are the same, in input order.
+    What that buys is measured in docs/notes/detection.md.
     """
 
     #: Split depth up to which features are counted, and how many of the most used sort rows.
