@@ -1,4 +1,4 @@
-"""Shutdown is bounded against a hung backend; telemetry degrades to no-ops; console export works."""
+"""Shutdown is bounded against a hung backend; disabled telemetry is a no-op; console export works."""
 
 from __future__ import annotations
 
@@ -66,21 +66,12 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-DEGRADED = """
-    import asyncio, importlib.abc, sys
-
-    class HideOpenTelemetry(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == HIDDEN or name.startswith(HIDDEN + ".") or name.startswith("opentelemetry.exporter"):
-                raise ModuleNotFoundError(f"No module named {name!r}")
-            return None
-
-    sys.meta_path.insert(0, HideOpenTelemetry())
-
+DISABLED = """
+    import asyncio
     import structlog
     from securenet import telemetry as t
 
-    handle = t.setup_telemetry()  # configures logging too, without OpenTelemetry
+    handle = t.setup_telemetry()  # configures logging too
     assert not handle.enabled
 
     @t.traced
@@ -107,38 +98,33 @@ DEGRADED = """
         assert [i async for i in agen(3)] == [0, 1, 2]
         async with t.async_trace_operation("a", k=1) as span:
             span.set_attribute("x", 1)
+            assert not span.is_recording()
         assert (await scan(target="127.0.0.1"))["hosts_found"] == 1
 
     assert f(1) == 2 and list(gen(3)) == [0, 1, 2] and detect(tenant_id="t")["threat_count"] == 1
     with t.trace_operation("s", a=1) as span:
         span.add_event("e")
+        assert t.current_trace_id() is None
         structlog.get_logger("x").info("inside", n=1)
     asyncio.run(main())
-    m = t.get_metrics()
-    m.record_threat_detection("t", "high"); m.record_api_request("/r", "GET", 200)
-    m.record_network_scan("ping", "127.0.0.1", True); m.update_active_threats("t", 1)
+    t.get_meter("securenet.test").create_counter("c").add(1, {"k": "v"})
     t.instrument_httpx(); t.instrument_redis()
 
-    if HIDDEN == "opentelemetry":
-        assert not any(m.split(".")[0] == "opentelemetry" for m in sys.modules)
-    else:
-        # FastAPI itself depends on the OpenTelemetry API: with only the SDK gone, the app runs.
-        from fastapi.testclient import TestClient
-        from securenet.api import create_app
-        with TestClient(create_app()) as client:
-            assert client.get("/health").json() == {"status": "ok"}
-            assert client.get("/openapi.json").status_code == 200
-            assert client.get("/metrics").status_code == 200
+    from fastapi.testclient import TestClient
+    from securenet.api import create_app
+    with TestClient(create_app()) as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/openapi.json").status_code == 200
+        assert client.get("/metrics").status_code == 200
     assert t.shutdown_telemetry() is True
-    print("DEGRADED-OK")
+    print("DISABLED-OK")
 """
 
 
-@pytest.mark.parametrize("hidden", ["opentelemetry", "opentelemetry.sdk"])
-def test_everything_works_without_opentelemetry_installed(hidden) -> None:
-    result = run_python(f"HIDDEN = {hidden!r}\n" + textwrap.dedent(DEGRADED))
+def test_every_helper_works_and_records_nothing_when_the_sdk_is_disabled() -> None:
+    result = run_python(DISABLED, OTEL_SDK_DISABLED="true")
     assert result.returncode == 0, result.stderr
-    assert "DEGRADED-OK" in result.stdout
+    assert "DISABLED-OK" in result.stdout
     assert "trace_id" not in result.stderr  # logs simply lack the ids
 
 

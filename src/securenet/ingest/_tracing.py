@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from securenet.ingest._model import STREAM_PREFIX, Message
 from securenet.telemetry import get_tracer
@@ -42,7 +43,7 @@ class SendSpan:
 
     __slots__ = ("carrier", "span")
 
-    def __init__(self, span: Any) -> None:
+    def __init__(self, span: Span) -> None:
         self.span = span
         self.carrier: dict[str, str] = {}
 
@@ -55,7 +56,7 @@ class SendSpan:
 
 @contextmanager
 def send_span(system: str, stream: str, tenant_id: str, record_count: int) -> Iterator[SendSpan]:
-    attributes = {
+    attributes: dict[str, AttributeValue] = {
         "messaging.system": system,
         "messaging.destination.name": stream,
         "messaging.operation.type": "send",

@@ -1,6 +1,6 @@
 """Hooks that switch on the OpenTelemetry auto-instrumentation libraries.
 
-Each is a no-op when telemetry is disabled or OpenTelemetry is missing. The
+Each is a no-op when telemetry is disabled. The
 instrumentations take the global providers, which ``setup_telemetry`` installs, so an
 app or client instrumented before setup starts recording once setup has run.
 """
@@ -32,8 +32,6 @@ _logger = logging.getLogger("securenet.telemetry")
 
 def _disabled() -> bool:
     handle = _setup.current_handle()
-    if not _setup.HAVE_OTEL:
-        return True
     if handle is not None:
         return not handle.enabled
     return bool(TelemetrySettings().resolve().sdk_disabled)

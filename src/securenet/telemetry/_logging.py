@@ -23,6 +23,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace as otel_trace
 
 from securenet.telemetry import _setup
 from securenet.telemetry._settings import TelemetrySettings
@@ -31,14 +32,9 @@ __all__ = ["RedactSecrets", "add_trace_context", "configure_logging"]
 
 EventDict = MutableMapping[str, Any]
 
-if _setup.HAVE_OTEL:
-    from opentelemetry import trace as otel_trace
-
 
 def add_trace_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Add ``trace_id`` (32 hex), ``span_id`` (16 hex) and ``trace_flags`` when a span is current."""
-    if not _setup.HAVE_OTEL:
-        return event_dict
     ctx = otel_trace.get_current_span().get_span_context()
     if ctx.is_valid:
         event_dict["trace_id"] = format(ctx.trace_id, "032x")

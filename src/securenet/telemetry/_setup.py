@@ -4,8 +4,8 @@
 meter and logger providers, the propagators and the SDK's own processor metrics
 (which count dropped spans), configures logging unless told not to, and registers a
 bounded ``atexit`` flush.
-When ``OTEL_SDK_DISABLED=true`` or OpenTelemetry is not importable, every public
-helper still works and produces no telemetry.
+OpenTelemetry's API and SDK are required dependencies. With ``OTEL_SDK_DISABLED=true``
+every public helper still works and produces no telemetry (the API's no-op tracer and meter).
 """
 
 from __future__ import annotations
@@ -21,30 +21,42 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securenet.telemetry import _noop
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace as otel_trace
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import Tracer
+
 from securenet.telemetry._settings import OtlpConfig, ResolvedTelemetry, TelemetrySettings
 
-__all__ = ["TelemetryHandle", "get_meter", "get_tracer", "setup_telemetry", "shutdown_telemetry"]
+if TYPE_CHECKING:  # the SDK is imported when telemetry is set up, not when this module is
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import Sampler
 
-try:  # OpenTelemetry is a dependency, but the service must run without it.
-    from opentelemetry import metrics as otel_metrics
-    from opentelemetry import trace as otel_trace
-
-    HAVE_OTEL = True
-except ImportError:  # pragma: no cover - exercised in a subprocess test
-    HAVE_OTEL = False
+__all__ = [
+    "TelemetryHandle",
+    "current_handle",
+    "get_meter",
+    "get_tracer",
+    "package_version",
+    "setup_telemetry",
+    "shutdown_telemetry",
+]
 
 _logger = logging.getLogger("securenet.telemetry")
 INTERNAL_METRICS_ENV = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
 _lock = threading.RLock()
 _handle: TelemetryHandle | None = None
-_tracers: dict[str, Any] = {}
+_tracers: dict[str, Tracer] = {}
 _atexit_registered = False
 
 
 def package_version() -> str:
+    """The installed ``securenet`` distribution's version (``service.version``)."""
     try:
         return metadata.version("securenet")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
@@ -58,15 +70,15 @@ class TelemetryHandle:
     settings: TelemetrySettings
     config: ResolvedTelemetry
     enabled: bool
-    tracer_provider: Any = None
-    meter_provider: Any = None
-    logger_provider: Any = None
-    resource: Any = None
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    logger_provider: LoggerProvider | None = None
+    resource: Resource | None = None
     prometheus: bool = False
     pid: int = field(default_factory=os.getpid)
 
 
-def get_tracer(name: str = "securenet") -> Any:
+def get_tracer(name: str = "securenet") -> Tracer:
     """A tracer for instrumentation scope ``name``; a no-op tracer when telemetry is off."""
     tracer = _tracers.get(name)
     if tracer is None:
@@ -75,22 +87,18 @@ def get_tracer(name: str = "securenet") -> Any:
     return tracer
 
 
-def _build_tracer(name: str) -> Any:
-    if not HAVE_OTEL:
-        return _noop.TRACER
+def _build_tracer(name: str) -> Tracer:
     handle = _handle
     if handle is not None:
-        if not handle.enabled:
+        if handle.tracer_provider is None:
             return otel_trace.NoOpTracer()  # cheaper than the proxy's indirection
         return handle.tracer_provider.get_tracer(name, package_version())
     # Before setup: the API's proxy tracer, which follows the provider once one is set.
     return otel_trace.get_tracer(name, package_version())
 
 
-def get_meter(name: str = "securenet") -> Any:
+def get_meter(name: str = "securenet") -> Meter:
     """A meter for instrumentation scope ``name``; a no-op meter when telemetry is off."""
-    if not HAVE_OTEL:
-        return _noop.METER
     handle = _handle
     if handle is not None and handle.meter_provider is not None:
         return handle.meter_provider.get_meter(name, package_version())
@@ -98,6 +106,7 @@ def get_meter(name: str = "securenet") -> Any:
 
 
 def current_handle() -> TelemetryHandle | None:
+    """What ``setup_telemetry`` built in this process, or None before setup (and after shutdown)."""
     return _handle
 
 
@@ -114,7 +123,7 @@ def setup_telemetry(settings: TelemetrySettings | None = None, *, configure_logs
             return _handle
         settings = settings or TelemetrySettings()
         config = settings.resolve()
-        if not HAVE_OTEL or config.sdk_disabled or not _sdk_importable():
+        if config.sdk_disabled:
             handle = TelemetryHandle(settings=settings, config=config, enabled=False)
         else:
             handle = _build(settings, config)
@@ -130,15 +139,6 @@ def setup_telemetry(settings: TelemetrySettings | None = None, *, configure_logs
         for problem in (*config.problems, *settings.log_problems()):
             _logger.warning("invalid telemetry configuration: %s", problem)
         return handle
-
-
-def _sdk_importable() -> bool:
-    try:
-        import opentelemetry.sdk.trace  # noqa: F401
-    except ImportError:
-        _logger.warning("the OpenTelemetry SDK is not installed; telemetry is disabled")
-        return False
-    return True
 
 
 def _register_atexit() -> None:
@@ -237,11 +237,11 @@ def _install_propagators(names: tuple[str, ...]) -> None:
     propagate.set_global_textmap(CompositePropagator(built))
 
 
-def _build_sampler(config: ResolvedTelemetry) -> Any:
+def _build_sampler(config: ResolvedTelemetry) -> Sampler:
     from opentelemetry.sdk.trace import sampling
 
     name, ratio = config.sampler.name, config.sampler.ratio
-    root: Any
+    root: Sampler
     if name.endswith("always_on"):
         root = sampling.ALWAYS_ON
     elif name.endswith("always_off"):
@@ -266,7 +266,9 @@ def _otlp_kwargs(otlp: OtlpConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _build_tracer_provider(config: ResolvedTelemetry, resource: Any, meter_provider: Any) -> Any:
+def _build_tracer_provider(
+    config: ResolvedTelemetry, resource: Resource, meter_provider: MeterProvider
+) -> TracerProvider:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
@@ -300,7 +302,7 @@ def _build_tracer_provider(config: ResolvedTelemetry, resource: Any, meter_provi
     return provider
 
 
-def _build_meter_provider(config: ResolvedTelemetry, resource: Any) -> Any:
+def _build_meter_provider(config: ResolvedTelemetry, resource: Resource) -> MeterProvider:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
@@ -335,7 +337,9 @@ def _build_meter_provider(config: ResolvedTelemetry, resource: Any) -> Any:
     return provider
 
 
-def _build_logger_provider(config: ResolvedTelemetry, resource: Any, meter_provider: Any) -> Any:
+def _build_logger_provider(
+    config: ResolvedTelemetry, resource: Resource, meter_provider: MeterProvider
+) -> LoggerProvider | None:
     if config.logs_exporters == ("none",):
         return None
     from opentelemetry._logs import set_logger_provider

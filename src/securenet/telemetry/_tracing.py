@@ -11,8 +11,14 @@ import functools
 import inspect
 import ipaddress
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeAlias, TypeVar, overload
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
+from opentelemetry.util.types import AttributeValue
 
 from securenet.telemetry import _setup
 from securenet.telemetry._setup import get_tracer
@@ -30,40 +36,32 @@ __all__ = [
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Attributes = Mapping[str, Any]
-SpanHook = Callable[[Any, tuple[Any, ...], dict[str, Any]], None]
-ResultHook = Callable[[Any, Any], None]
+#: Span attributes as callers give them; ``None`` values are dropped.
+Attributes: TypeAlias = Mapping[str, AttributeValue | None]
+#: Sets attributes from a call's arguments, once the span is open.
+SpanHook: TypeAlias = Callable[[Span, tuple[Any, ...], dict[str, Any]], None]
+#: Sets attributes from a call's result.
+ResultHook: TypeAlias = Callable[[Span, Any], None]
 
 _PRIMITIVES = (str, bool, int, float)
 
-if _setup.HAVE_OTEL:
-    from opentelemetry import context as otel_context
-    from opentelemetry.trace import Status, StatusCode, set_span_in_context
-
 
 def current_trace_id() -> str | None:
-    """The current span's trace id as 32 hex digits, or None outside a span (or without OpenTelemetry)."""
-    if not _setup.HAVE_OTEL:
-        return None
-    from opentelemetry import trace
-
+    """The current span's trace id as 32 hex digits, or None outside a span."""
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
-def set_current_span_attribute(key: str, value: Any) -> None:
+def set_current_span_attribute(key: str, value: AttributeValue) -> None:
     """Set an attribute on the current span (e.g. one a framework opened); a no-op without one."""
-    if _setup.HAVE_OTEL:
-        from opentelemetry import trace
-
-        trace.get_current_span().set_attribute(key, value)
+    trace.get_current_span().set_attribute(key, value)
 
 
-def _clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(attrs: Attributes) -> dict[str, AttributeValue]:
     return {k: v for k, v in attrs.items() if v is not None}
 
 
-def trace_operation(name: str, **attrs: Any) -> Any:
+def trace_operation(name: str, **attrs: AttributeValue | None) -> AbstractContextManager[Span]:
     """A span around a ``with`` block; yields the span. Dotted keys: ``**{"tenant.id": t}``."""
     return get_tracer("securenet").start_as_current_span(name, attributes=_clean(attrs) if attrs else None)
 
@@ -73,23 +71,23 @@ class async_trace_operation:
 
     __slots__ = ("_attrs", "_cm", "_name")
 
-    def __init__(self, name: str, **attrs: Any) -> None:
+    def __init__(self, name: str, **attrs: AttributeValue | None) -> None:
         self._name = name
         self._attrs = _clean(attrs) if attrs else None
-        self._cm: Any = None
+        self._cm: AbstractContextManager[Span] | None = None
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Span:
         self._cm = get_tracer("securenet").start_as_current_span(self._name, attributes=self._attrs)
         return self._cm.__enter__()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
-        result: bool | None = self._cm.__exit__(exc_type, exc, tb)
-        return result
+        assert self._cm is not None, "__aexit__ without __aenter__"
+        return self._cm.__exit__(exc_type, exc, tb)
 
 
-def _mark_error(span: Any, exc: BaseException) -> None:
+def _mark_error(span: Span, exc: BaseException) -> None:
     span.record_exception(exc)
     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
@@ -100,7 +98,7 @@ def _capture(func: Callable[..., Any], names: bool | Sequence[str]) -> SpanHook 
     signature = inspect.signature(func)
     wanted = None if names is True else frozenset(names)
 
-    def hook(span: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def hook(span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         bound = signature.bind_partial(*args, **kwargs)
         for key, value in bound.arguments.items():
             if (wanted is None or key in wanted) and isinstance(value, _PRIMITIVES):
@@ -116,7 +114,7 @@ def _chain(*hooks: SpanHook | None) -> SpanHook | None:
     if len(present) == 1:
         return present[0]
 
-    def hook(span: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def hook(span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         for h in present:
             h(span, args, kwargs)
 
@@ -183,15 +181,13 @@ def _wrap_gen(
     func: Callable[..., Generator[Any, Any, Any]],
     span_name: str,
     scope: str,
-    attrs: dict[str, Any] | None,
+    attrs: dict[str, AttributeValue] | None,
     on_call: SpanHook | None,
 ) -> Callable[..., Generator[Any, Any, Any]]:
     # The span covers the whole iteration; its context is attached only while the
     # wrapped generator runs, so it never leaks into the consumer between items.
     @functools.wraps(func)
     def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        if not _setup.HAVE_OTEL:
-            return (yield from func(*args, **kwargs))
         span = get_tracer(scope).start_span(span_name, attributes=attrs)
         ctx = set_span_in_context(span)
         try:
@@ -244,15 +240,11 @@ def _wrap_async_gen(
     func: Callable[..., AsyncGenerator[Any, Any]],
     span_name: str,
     scope: str,
-    attrs: dict[str, Any] | None,
+    attrs: dict[str, AttributeValue] | None,
     on_call: SpanHook | None,
 ) -> Callable[..., AsyncGenerator[Any, Any]]:
     @functools.wraps(func)
     async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        if not _setup.HAVE_OTEL:
-            async for item in func(*args, **kwargs):
-                yield item
-            return
         span = get_tracer(scope).start_span(span_name, attributes=attrs)
         ctx = set_span_in_context(span)
         try:
@@ -348,13 +340,13 @@ def classify_target(target: str) -> str:
     return "range" if "-" in target or "," in target else "hostname"
 
 
-def _tenant_hook(span: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _tenant_hook(span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     tenant_id = kwargs.get("tenant_id")
     if tenant_id is not None:
         span.set_attribute("tenant.id", str(tenant_id))
 
 
-def _threat_result(span: Any, result: Any) -> None:
+def _threat_result(span: Span, result: Any) -> None:
     if isinstance(result, Mapping):
         if "threat_count" in result:
             span.set_attribute("threats.detected", int(result["threat_count"]))
@@ -378,7 +370,7 @@ def trace_threat_detection(operation: str | None = None) -> Callable[[Callable[P
     return decorate
 
 
-def _scan_hook(span: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _scan_hook(span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     # Scan targets are operator configuration (only permitted ranges are scanned),
     # not user data, so the target itself is recorded to make a scan debuggable.
     target = kwargs.get("target")
@@ -390,7 +382,7 @@ def _scan_hook(span: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
         span.set_attribute("scan.port_range", str(port_range))
 
 
-def _scan_result(span: Any, result: Any) -> None:
+def _scan_result(span: Span, result: Any) -> None:
     if isinstance(result, Mapping):
         if "hosts_found" in result:
             span.set_attribute("scan.hosts_found", int(result["hosts_found"]))
