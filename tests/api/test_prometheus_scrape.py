@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from securenet.api import create_app
-from securenet.telemetry import get_metrics
+from securenet.netsec._metrics import detection_metrics
 from tests.servers import free_port, require_binary, serve_app
 
 
@@ -17,7 +17,7 @@ def test_prometheus_scrapes_our_metrics(tmp_path: Path) -> None:
     prometheus = require_binary("prometheus", "/usr/bin/prometheus")
     with serve_app(create_app()) as base:
         assert httpx.get(f"{base}/openapi.json").status_code == 200
-        get_metrics().record_threat_detection("acme", "critical", count=5)
+        detection_metrics().record_threat_detection("acme", "critical", count=5)
         target = base.removeprefix("http://")
         (tmp_path / "prometheus.yml").write_text(
             "global:\n  scrape_interval: 1s\n"

@@ -7,10 +7,11 @@ import logging
 
 import pytest
 import structlog
+from opentelemetry.metrics import Meter
 
 from securenet.telemetry import (
+    Instruments,
     TelemetrySettings,
-    get_metrics,
     setup_telemetry,
     shutdown_telemetry,
     trace_operation,
@@ -18,6 +19,14 @@ from securenet.telemetry import (
 )
 
 PLANTED_KEY = "snk_Pl4nt3dK3yF0rT3st5_0123456789abcdefghijkl"
+
+
+class Exported:
+    def __init__(self, meter: Meter) -> None:
+        self.findings = meter.create_counter("test.findings", unit="{finding}")
+
+
+exported = Instruments("securenet.test", Exported)
 
 
 @traced(name="analysis")
@@ -60,7 +69,7 @@ def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, pr
         except RuntimeError:
             logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
             structlog.get_logger("securenet.api").exception("unhandled error")
-        get_metrics().record_threat_detection("acme", "critical", count=3)
+        exported().findings.add(3, {"tenant.id": "acme", "threat.level": "critical"})
     finally:
         assert shutdown_telemetry(timeout_s=10) is True
         logging.getLogger().handlers.clear()
@@ -91,9 +100,10 @@ def test_spans_metrics_and_logs_arrive_correlated(monkeypatch, otlp_receiver, pr
     assert "Authorization: Bearer [secure]" in structlog_error.attributes["exception.stacktrace"]
     assert structlog_error.attributes["exception.message"] == "upstream refused Authorization: Bearer [secure]"
 
-    detections = [m for m in otlp_receiver.metrics() if m.name == "threat_detections"]
-    assert detections
-    point = detections[-1].points[0]
+    findings = [m for m in otlp_receiver.metrics() if m.name == "test.findings"]
+    assert findings
+    assert findings[-1].scope_name == "securenet.test"
+    point = findings[-1].points[0]
     assert point["value"] == 3
     assert point["attributes"] == {"tenant.id": "acme", "threat.level": "critical"}
     assert any(h.get("x-scope-orgid") == "tenant-1" for h in otlp_receiver.headers_seen)

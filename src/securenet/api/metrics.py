@@ -1,4 +1,4 @@
-"""``/metrics`` for Prometheus, and the ``api_requests`` counter.
+"""``/metrics`` for Prometheus, and the API's instrument: the ``api_requests`` counter.
 
 The counter is labelled with the route template (``/v1/detections/{id}``), never the raw
 path, so label cardinality is bounded by the number of routes.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.metrics import Meter
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
@@ -15,9 +16,25 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from securenet.telemetry import EXCLUDED_PATHS, get_metrics
+from securenet.telemetry import EXCLUDED_PATHS, Instruments
 
-__all__ = ["MetricsRoute", "RequestMetricsMiddleware"]
+__all__ = ["ApiMetrics", "MetricsRoute", "RequestMetricsMiddleware", "api_metrics"]
+
+
+class ApiMetrics:
+    def __init__(self, meter: Meter) -> None:
+        self.requests = meter.create_counter(
+            "api_requests", unit="{request}", description="API requests, by route template, method and status."
+        )
+
+    def record_api_request(self, route: str, method: str, status_code: int) -> None:
+        self.requests.add(
+            1,
+            {"http.route": route, "http.request.method": method, "http.response.status_code": status_code},
+        )
+
+
+api_metrics = Instruments("securenet.api", ApiMetrics)
 
 
 async def _metrics(request: Request) -> Response:
@@ -51,7 +68,7 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            get_metrics().record_api_request(_route_template(scope), scope["method"], status)
+            api_metrics().record_api_request(_route_template(scope), scope["method"], status)
 
 
 def _route_template(scope: Scope) -> str:

@@ -1,4 +1,4 @@
-"""The queue's counters, created lazily (and again after telemetry is set up anew).
+"""The queue's counters.
 
 Prometheus names: ``ingest_messages_published_total``, ``ingest_messages_rejected_total``,
 ``ingest_messages_reclaimed_total`` and ``ingest_messages_dead_lettered_total``.
@@ -6,16 +6,15 @@ Prometheus names: ``ingest_messages_published_total``, ``ingest_messages_rejecte
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from opentelemetry.metrics import Meter
 
-from securenet.telemetry import current_handle, get_meter
+from securenet.telemetry import Instruments
 
 __all__ = ["IngestMetrics", "ingest_metrics"]
 
 
 class IngestMetrics:
-    def __init__(self, meter: Any) -> None:
+    def __init__(self, meter: Meter) -> None:
         self.published = meter.create_counter(
             "ingest.messages.published", unit="{message}", description="Stream entries published, by tenant."
         )
@@ -36,17 +35,4 @@ class IngestMetrics:
         )
 
 
-_lock = threading.Lock()
-_current: tuple[object | None, IngestMetrics] | None = None
-
-
-def ingest_metrics() -> IngestMetrics:
-    global _current
-    handle = current_handle()
-    current = _current
-    if current is not None and current[0] is handle:
-        return current[1]
-    with _lock:
-        metrics = IngestMetrics(get_meter("securenet.ingest"))
-        _current = (handle, metrics)
-        return metrics
+ingest_metrics = Instruments("securenet.ingest", IngestMetrics)

@@ -17,11 +17,12 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from securenet.netsec._metrics import detection_metrics
 from securenet.netsec.flows import Flow, flows_to_frame, require_canonical
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.rules import RuleSet, default_rule_set
 from securenet.netsec.verdicts import Verdicts, build_verdicts
-from securenet.telemetry import get_metrics, trace_operation
+from securenet.telemetry import trace_operation
 
 __all__ = ["AnalysisResult", "ThreatDetectionService"]
 
@@ -125,7 +126,7 @@ class ThreatDetectionService:
             span.set_attribute("results.threat_count", verdicts.threat_count)
             span.set_attribute("results.max_severity", verdicts.max_level)
 
-        metrics = get_metrics()
+        metrics = detection_metrics()
         for level, count in verdicts.level_counts().items():
             if count and level != "low":
                 metrics.record_threat_detection(tenant_id, level, count)

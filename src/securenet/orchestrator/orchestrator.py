@@ -21,6 +21,7 @@ from securenet.mcp.messages import infer_method
 from securenet.mcp.pins import ToolPinStore
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.service import AnalysisResult, ThreatDetectionService
+from securenet.orchestrator._metrics import verdict_metrics
 from securenet.orchestrator.model_registry import ModelRegistry
 from securenet.orchestrator.policies import PolicyProvider
 from securenet.orchestrator.records import flow_analysis_row
@@ -29,7 +30,7 @@ from securenet.store.detections import save_flow_analysis
 from securenet.store.pins import ToolPinRepository
 from securenet.store.schema import Model
 from securenet.store.verdict_log import VerdictLog
-from securenet.telemetry import current_trace_id, get_metrics, trace_operation
+from securenet.telemetry import current_trace_id, trace_operation
 
 __all__ = ["FlowAnalysis", "SecurityOrchestrator", "SecurityRequest"]
 
@@ -134,7 +135,7 @@ class SecurityOrchestrator:
         return verdict, trace_id
 
     def _record(self, request: SecurityRequest, verdict: Verdict, label: str, trace_id: str | None) -> None:
-        get_metrics().record_security_verdict(
+        verdict_metrics().record_security_verdict(
             verdict.decision, label, [(f.finding.analyzer, f.finding.severity) for f in verdict.findings]
         )
         if verdict.decision in ("block", "redact"):
@@ -217,8 +218,6 @@ class SecurityOrchestrator:
         return self.db, self.models
 
     def _security_events(self, tenant_id: str, analysis_id: int, result: AnalysisResult) -> None:
-        metrics = get_metrics()
-        metrics.update_active_threats(tenant_id, len(result.verdicts.incidents))
         for incident in result.verdicts.incidents:
             # Addresses stay in the database; the log line says what and how bad, with the trace.
             security_log.log(

@@ -1,7 +1,8 @@
 """SecureNet's observability layer: tracing, metrics and trace-correlated logs.
 
 Everything a component needs is exported here; the implementation modules are private.
-This package imports nothing else of SecureNet's, so every other package may use it.
+This package imports nothing else of SecureNet's, so every other package may use it. It
+owns no domain instruments: each room builds its own from ``get_meter`` with ``Instruments``.
 """
 
 from securenet.telemetry._instrument import (
@@ -12,7 +13,7 @@ from securenet.telemetry._instrument import (
     instrument_sqlalchemy,
 )
 from securenet.telemetry._logging import RedactSecrets, add_trace_context, configure_logging
-from securenet.telemetry._metrics import MetricsCollector, get_metrics
+from securenet.telemetry._metrics import DURATION_BUCKETS_S, Instruments
 from securenet.telemetry._settings import ConfigProblem, ResolvedTelemetry, TelemetrySettings
 from securenet.telemetry._setup import (
     TelemetryHandle,
@@ -34,9 +35,10 @@ from securenet.telemetry._tracing import (
 )
 
 __all__ = [
+    "DURATION_BUCKETS_S",
     "EXCLUDED_PATHS",
     "ConfigProblem",
-    "MetricsCollector",
+    "Instruments",
     "RedactSecrets",
     "ResolvedTelemetry",
     "TelemetryHandle",
@@ -48,7 +50,6 @@ __all__ = [
     "current_trace_id",
     "fastapi_telemetry_options",
     "get_meter",
-    "get_metrics",
     "get_tracer",
     "instrument_httpx",
     "instrument_redis",
