@@ -12,7 +12,7 @@ Corpora:
   optimistic.
 * ``bastioncorpus`` (PyPI, if installed): a published prompt-injection corpus with benign
   false-positive traps. It is split once, seeded and stratified by label
-  (``securenet.mcp.analyzers._corpus.split_dev_test``), into a *dev* half (looked at while
+  (``tests/mcp/corpus.py``, ``split_dev_test``), into a *dev* half (looked at while
   writing rules; the classifier is trained on it) and a *test* half (never looked at, never
   trained on; its errors are not printed). Both halves are reported.
 * ``package READMEs``: the long descriptions (``METADATA``) of every installed
@@ -37,7 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from securenet.mcp.analyzers import RULE_ANALYZERS, TextClassifierAnalyzer, analyze_text, risk_score
-from securenet.mcp.analyzers._corpus import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.mcp.corpus import (
     SPLIT_SEED,
     LabelledText,
     load_bastion,

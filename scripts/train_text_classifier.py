@@ -3,7 +3,7 @@
 Training data (nothing else; never the bastioncorpus test half):
 
 * ``tests/mcp/fixtures/{attacks,benign}.jsonl``, every channel but ``tool_arguments``;
-* the bastioncorpus *dev* half, split by :func:`securenet.mcp.analyzers._corpus.split_dev_test`
+* the bastioncorpus *dev* half, split by :func:`tests.mcp.corpus.split_dev_test`
   exactly as ``benchmarks/mcp_detection.py`` splits it;
 * benign ``tool_output``: the READMEs of the installed distributions pinned in
   ``requirements/constraints.txt`` (so a dev machine with extra tools and CI train on the same
@@ -55,7 +55,10 @@ from securenet.mcp.analyzers._classifier import (
     featurize,
     text_windows,
 )
-from securenet.mcp.analyzers._corpus import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.mcp.corpus import (
     LabelledText,
     load_bastion,
     load_fixtures,

@@ -15,9 +15,9 @@ from securenet.mcp.analyzers import (
     ToolPoisoningAnalyzer,
 )
 from securenet.mcp.analyzers._anchors import LINE_START, case_fold, iter_matches, match_prefixes, required_literals
-from securenet.mcp.analyzers._corpus import load_fixtures
 from securenet.mcp.analyzers._secrets import _ASSIGNMENT, _ENV_LINE
 from securenet.mcp.analyzers._text import _DECODERS, _REVERSED_HINT_RE
+from tests.mcp.corpus import load_fixtures
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -2,7 +2,8 @@
 
 ``benchmarks/mcp_detection.py`` and ``scripts/train_text_classifier.py`` both load their data
 here, so the classifier is trained on exactly the rows the benchmark calls *dev* and never
-on its *test* half. Nothing here runs on the gateway's path: the analyzers do not import it.
+on its *test* half. It is training and measuring code, so it lives beside the fixtures it
+reads, outside the ``securenet`` package.
 
 * :func:`load_fixtures`: ``tests/mcp/fixtures/{attacks,benign}.jsonl`` (pass the folder).
 * :func:`load_bastion`: the PyPI ``bastioncorpus`` package (a dev dependency), split by
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, cast
 
-from securenet.mcp.analyzers._types import CHANNELS, Channel
+from securenet.mcp.analyzers import CHANNELS, Channel
 
 __all__ = [
     "SPLIT_SEED",
@@ -69,7 +70,7 @@ def split_dev_test(
     """
     dev: list[LabelledText] = []
     test: list[LabelledText] = []
-    rng = random.Random(seed)  # noqa: S311 -- a reproducible split, not a secret
+    rng = random.Random(seed)  # a reproducible split, not a secret
     for label in (True, False):
         group = sorted((r for r in rows if r.attack is label), key=lambda r: r.ident)
         rng.shuffle(group)
