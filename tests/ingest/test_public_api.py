@@ -1,4 +1,4 @@
-"""The package's public surface, and both queues against the protocol."""
+"""The package's public names come from its private modules; both queues against the protocol."""
 
 from __future__ import annotations
 
@@ -9,23 +9,8 @@ from securenet.ingest import Backoff, FlowQueue
 from tests.ingest.conftest import Backend
 
 
-def test_public_names() -> None:
-    assert ingest.__all__ == [
-        "DEAD_LETTER_STREAM",
-        "DEFAULT_GROUP",
-        "STREAM_PREFIX",
-        "Backoff",
-        "DeadLetter",
-        "FlowQueue",
-        "InProcessQueue",
-        "Message",
-        "QueueError",
-        "QueueFullError",
-        "QueueUnavailableError",
-        "RedisStreamQueue",
-        "process_span",
-        "stream_key",
-    ]
+def test_public_names_come_from_private_modules() -> None:
+    """The surface itself is listed in tests/test_public_api.py."""
     for name in ingest.__all__:
         value = getattr(ingest, name)
         assert isinstance(value, str) or value.__module__.startswith("securenet.ingest._")
