@@ -8,13 +8,17 @@ app or client instrumented before setup starts recording once setup has run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from securenet.telemetry import _setup
 from securenet.telemetry._settings import TelemetrySettings
 
 if TYPE_CHECKING:
+    import httpx
     from fastapi.telemetry import TelemetryConfig
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = [
     "EXCLUDED_PATHS",
@@ -57,11 +61,11 @@ def fastapi_telemetry_options() -> TelemetryConfig:
     }
 
 
-def _excluded(scope: Any) -> bool:
+def _excluded(scope: Mapping[str, Any]) -> bool:
     return scope.get("path") in EXCLUDED_PATHS
 
 
-def instrument_httpx(client: Any = None) -> None:
+def instrument_httpx(client: httpx.Client | httpx.AsyncClient | None = None) -> None:
     """Trace outgoing HTTPX calls (all clients, or just ``client``) and inject the context."""
     if _disabled():
         return
@@ -75,13 +79,13 @@ def instrument_httpx(client: Any = None) -> None:
         HTTPXClientInstrumentor.instrument_client(client)
 
 
-def instrument_sqlalchemy(engine: Any) -> None:
+def instrument_sqlalchemy(engine: Engine | AsyncEngine) -> None:
     """Trace statements on a SQLAlchemy engine (sync or async)."""
     if _disabled():
         return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    target = getattr(engine, "sync_engine", engine)
+    target = getattr(engine, "sync_engine", engine)  # an AsyncEngine wraps the sync one
     SQLAlchemyInstrumentor().instrument(engine=target, enable_commenter=False)
 
 
