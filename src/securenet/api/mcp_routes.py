@@ -87,7 +87,7 @@ class McpGateway:
         catalog: dict[str, set[str]] = {}
         tenant_of = _tenant_of if tenant_id is None else (lambda ctx: tenant_id)
         self.servers = {
-            c.spec.name: GatewayServer(c, self.analyze, catalog=catalog, tenant_of=tenant_of) for c in self.connections
+            c.spec.name: GatewayServer(c, self, catalog=catalog, tenant_of=tenant_of) for c in self.connections
         }
         # DNS-rebinding protection: only the configured Host headers are served.
         security = TransportSecuritySettings(
@@ -134,27 +134,9 @@ class McpGateway:
             routes.append(Route(f"/mcp/{name}", endpoint=endpoint))
         return routes
 
-    def analyze(
-        self,
-        tenant_id: str,
-        message: dict[str, Any],
-        upstream: str,
-        session_id: str | None,
-        tool: str | None,
-        blocked_tools: Mapping[str, str],
-        other_tools: Mapping[str, str],
-    ) -> tuple[Verdict, str | None]:
-        return self.services.orchestrator.analyze(
-            SecurityRequest(
-                tenant_id=tenant_id,
-                message=message,
-                upstream=upstream,
-                session_id=None if session_id is None else f"{tenant_id}:{session_id}",
-                tool=tool,
-                blocked_tools=blocked_tools,
-                other_tools=other_tools,
-            )
-        )
+    def analyze(self, request: SecurityRequest) -> tuple[Verdict, str | None]:
+        """The gateway's Judge: the orchestrator of the services it runs on."""
+        return self.services.orchestrator.analyze(request)
 
     def upstreams(self) -> dict[str, dict[str, Any]]:
         """Each upstream's state: up, down or reconnecting, since when, and the last error."""

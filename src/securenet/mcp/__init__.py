@@ -7,6 +7,7 @@ tool pins, shadowing and taint checks, decided by a ``Policy``.
 
 from securenet.mcp.gateway import BLOCKED_CODE, GatewayServer, supervise_upstreams
 from securenet.mcp.inspector import InspectionContext, MessageInspector, Verdict
+from securenet.mcp.judge import Judge, SecurityRequest
 from securenet.mcp.pins import ToolPinStore
 from securenet.mcp.policy import (
     Policy,
@@ -26,12 +27,14 @@ __all__ = [
     "UPSTREAM_UNAVAILABLE_CODE",
     "GatewayServer",
     "InspectionContext",
+    "Judge",
     "MessageInspector",
     "Policy",
     "PolicyError",
     "PolicyFile",
     "PolicyFormat",
     "PolicySyntaxError",
+    "SecurityRequest",
     "TaintTracker",
     "ToolPinStore",
     "UpstreamConnection",

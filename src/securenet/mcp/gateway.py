@@ -19,7 +19,7 @@ and the SDK's client injects the gateway's context into the upstream request.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -39,15 +39,16 @@ from mcp.server.subscriptions import (
 from mcp.shared.exceptions import MCPError
 
 from securenet.mcp.inspector import Verdict
+from securenet.mcp.judge import Judge, SecurityRequest
 from securenet.mcp.upstream import UPSTREAM_UNAVAILABLE_CODE, UpstreamConnection, UpstreamSpec
 from securenet.telemetry import set_current_span_attribute
 
 __all__ = [
     "BLOCKED_CODE",
     "UPSTREAM_UNAVAILABLE_CODE",
-    "Analyze",
     "GatewayServer",
     "Hop",
+    "Judge",
     "UpstreamConnection",
     "UpstreamSpec",
     "supervise_upstreams",
@@ -58,10 +59,6 @@ log = structlog.get_logger("securenet.mcp")
 #: JSON-RPC error code for a message SecureNet refused (implementation-defined server error range).
 BLOCKED_CODE = -32010
 RESERVED_META_PREFIX = "io.modelcontextprotocol/"
-
-
-#: ``analyze(tenant_id, message, upstream, session_id, tool, blocked_tools, other_tools) -> (verdict, trace_id)``
-Analyze = Any
 
 
 def _dump(result: Any) -> dict[str, Any]:
@@ -148,7 +145,7 @@ class Hop:
 
 
 #: ``tenant_of(ctx) -> tenant id`` for requests arriving over MCP.
-TenantOf = Any
+TenantOf = Callable[[ServerRequestContext[Any]], str]
 
 
 class GatewayServer(Server[Any]):
@@ -157,13 +154,13 @@ class GatewayServer(Server[Any]):
     def __init__(
         self,
         upstream: UpstreamConnection,
-        analyze: Analyze,
+        judge: Judge,
         *,
         catalog: dict[str, set[str]] | None = None,
-        tenant_of: TenantOf = None,
+        tenant_of: TenantOf | None = None,
     ) -> None:
         self.upstream = upstream
-        self.analyze = analyze
+        self.judge = judge
         self.tenant_of = tenant_of or (lambda ctx: "default")
         #: upstream name -> tool names it serves, shared by the gateway's servers (shadowing checks).
         self.catalog = catalog if catalog is not None else {}
@@ -249,28 +246,35 @@ class GatewayServer(Server[Any]):
             except Exception:  # a closed session: forget it
                 self._sessions = {k: v for k, v in self._sessions.items() if v is not session}
 
-    async def _judge(self, message: dict[str, Any], hop: Hop, tool: str | None = None) -> tuple[Verdict, str | None]:
+    async def _judge(
+        self, message: dict[str, Any], hop: Hop, method: str, tool: str | None = None
+    ) -> tuple[Verdict, str | None]:
         name = self.upstream.spec.name
         other_tools = {
             tool_name: owner for owner, names in self.catalog.items() if owner != name for tool_name in names
         }
-        blocked = dict(self.state(hop.tenant_id).blocked_tools)
-        request_args = (hop.tenant_id, message, name, hop.session_id, tool, blocked, other_tools)
-        if message.get("result", {}).get("tools") is not None:
+        request = SecurityRequest(
+            tenant_id=hop.tenant_id,
+            message=message,
+            method=method,
+            upstream=name,
+            # Sessions are per tenant: one tenant's taint never reaches another's.
+            session_id=None if hop.session_id is None else f"{hop.tenant_id}:{hop.session_id}",
+            tool=tool,
+            blocked_tools=dict(self.state(hop.tenant_id).blocked_tools),
+            other_tools=other_tools,
+        )
+        if method == "tools/list" and "result" in message:
             # tools/list answers touch the pin store (database): keep that off the event loop.
-            return cast(
-                tuple[Verdict, str | None], await anyio.to_thread.run_sync(self._analyze_in_context, request_args)
-            )
-        return cast(tuple[Verdict, str | None], self.analyze(*request_args))
-
-    def _analyze_in_context(self, args: tuple[Any, ...]) -> tuple[Verdict, str | None]:
-        return cast(tuple[Verdict, str | None], self.analyze(*args))
+            return await anyio.to_thread.run_sync(self.judge.analyze, request)
+        return self.judge.analyze(request)
 
     # -- the forwarding core: transport-independent ------------------------------------------
 
     async def list_tools(self, hop: Hop, cursor: str | None = None) -> types.ListToolsResult:
         result = _dump(await self.upstream.call(lambda client: client.list_tools(cursor=cursor)))
-        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": hop.request_id, "result": result}, hop)
+        answer = {"jsonrpc": "2.0", "id": hop.request_id, "result": result}
+        verdict, trace_id = await self._judge(answer, hop, "tools/list")
         state = self.state(hop.tenant_id)
         # Recomputed on every list: a definition approved since is usable again.
         state.blocked_tools = dict(verdict.blocked_tools)
@@ -301,7 +305,7 @@ class GatewayServer(Server[Any]):
             "method": "tools/call",
             "params": {"name": name, "arguments": arguments or {}},
         }
-        verdict, trace_id = await self._judge(request, hop, name)
+        verdict, trace_id = await self._judge(request, hop, "tools/call", name)
         if verdict.decision == "block":
             return _tool_error(_blocked_text(verdict, trace_id, "tool call"), _verdict_meta(verdict, trace_id))
         forwarded_request: dict[str, Any] = verdict.message or request
@@ -309,7 +313,7 @@ class GatewayServer(Server[Any]):
         meta = cast(types.RequestParamsMeta, hop.meta)
         result = await self.upstream.call(lambda client: client.call_tool(name, forwarded_arguments, meta=meta))
         answer = {"jsonrpc": "2.0", "id": hop.request_id, "result": _dump(result)}
-        verdict, trace_id = await self._judge(answer, hop, name)
+        verdict, trace_id = await self._judge(answer, hop, "tools/call", name)
         if verdict.decision == "block" or verdict.message is None:
             return _tool_error(_blocked_text(verdict, trace_id, "tool result"), _verdict_meta(verdict, trace_id))
         forwarded: dict[str, Any] = dict(verdict.message["result"])
@@ -317,8 +321,9 @@ class GatewayServer(Server[Any]):
             forwarded["_meta"] = {**forwarded.get("_meta", {}), **_verdict_meta(verdict, trace_id)}
         return types.CallToolResult.model_validate(forwarded)
 
-    async def _answer(self, hop: Hop, result: Any, what: str) -> Any:
-        verdict, trace_id = await self._judge({"jsonrpc": "2.0", "id": hop.request_id, "result": _dump(result)}, hop)
+    async def _answer(self, hop: Hop, result: Any, method: str, what: str) -> Any:
+        answer = {"jsonrpc": "2.0", "id": hop.request_id, "result": _dump(result)}
+        verdict, trace_id = await self._judge(answer, hop, method)
         if verdict.decision == "block" or verdict.message is None:
             raise _refuse(verdict, trace_id, what)
         forwarded: dict[str, Any] = dict(verdict.message["result"])
@@ -329,20 +334,20 @@ class GatewayServer(Server[Any]):
 
     async def list_resources(self, hop: Hop, cursor: str | None = None) -> Any:
         result = await self.upstream.call(lambda client: client.list_resources(cursor=cursor))
-        return await self._answer(hop, result, "resource list")
+        return await self._answer(hop, result, "resources/list", "resource list")
 
     async def list_resource_templates(self, hop: Hop, cursor: str | None = None) -> Any:
         result = await self.upstream.call(lambda client: client.list_resource_templates(cursor=cursor))
-        return await self._answer(hop, result, "resource template list")
+        return await self._answer(hop, result, "resources/templates/list", "resource template list")
 
     async def read_resource(self, hop: Hop, uri: str) -> Any:
         meta = cast(types.RequestParamsMeta, hop.meta)
         result = await self.upstream.call(lambda client: client.read_resource(uri, meta=meta))
-        return await self._answer(hop, result, "resource")
+        return await self._answer(hop, result, "resources/read", "resource")
 
     async def list_prompts(self, hop: Hop, cursor: str | None = None) -> Any:
         result = await self.upstream.call(lambda client: client.list_prompts(cursor=cursor))
-        return await self._answer(hop, result, "prompt list")
+        return await self._answer(hop, result, "prompts/list", "prompt list")
 
     async def get_prompt(self, hop: Hop, name: str, arguments: dict[str, str] | None) -> Any:
         request: dict[str, Any] = {
@@ -351,12 +356,12 @@ class GatewayServer(Server[Any]):
             "method": "prompts/get",
             "params": {"name": name, "arguments": arguments or {}},
         }
-        verdict, trace_id = await self._judge(request, hop)
+        verdict, trace_id = await self._judge(request, hop, "prompts/get")
         if verdict.decision == "block":
             raise _refuse(verdict, trace_id, "prompt request")
         meta = cast(types.RequestParamsMeta, hop.meta)
         result = await self.upstream.call(lambda client: client.get_prompt(name, arguments, meta=meta))
-        return await self._answer(hop, result, "prompt")
+        return await self._answer(hop, result, "prompts/get", "prompt")
 
     async def proxy(self, tenant_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """Forward one JSON-RPC request (the REST proxy); returns the JSON-RPC response."""

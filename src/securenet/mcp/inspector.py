@@ -120,8 +120,9 @@ class MessageInspector:
     def inspect_text(self, text: str, channel: str, context: InspectionContext) -> Verdict:
         return self._decide([Segment(channel, text, ())], context, None, "text")
 
-    def inspect(self, message: dict[str, Any], context: InspectionContext) -> Verdict:
-        method = infer_method(message) or "unknown"
+    def inspect(self, message: dict[str, Any], context: InspectionContext, method: str | None = None) -> Verdict:
+        """Judge one JSON-RPC message; ``method`` when the caller knows it, else read off its shape."""
+        method = method or infer_method(message) or "unknown"
         return self._decide(list(segments(message, tool=context.tool)), context, message, method)
 
     # -- the pipeline ---------------------------------------------------------------------

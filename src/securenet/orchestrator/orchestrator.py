@@ -8,8 +8,7 @@ metrics and writes security events, in one place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 import structlog
 
 from securenet.mcp.inspector import InspectionContext, MessageInspector, Verdict
+from securenet.mcp.judge import SecurityRequest
 from securenet.mcp.messages import infer_method
 from securenet.mcp.pins import ToolPinStore
 from securenet.netsec.models import FlowAnomalyDetector
@@ -43,21 +43,6 @@ class FlowAnalysis:
     trace_id: str | None
     result: AnalysisResult
     duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class SecurityRequest:
-    """One thing to judge: a whole JSON-RPC message, or a text on a channel."""
-
-    tenant_id: str
-    message: dict[str, Any] | None = None
-    text: str | None = None
-    channel: str | None = None
-    upstream: str | None = None
-    session_id: str | None = None
-    tool: str | None = None
-    blocked_tools: Mapping[str, str] = field(default_factory=dict)
-    other_tools: Mapping[str, str] = field(default_factory=dict)
 
 
 class SecurityOrchestrator:
@@ -96,7 +81,9 @@ class SecurityOrchestrator:
 
     def analyze(self, request: SecurityRequest) -> tuple[Verdict, str | None]:
         """Judge one MCP message or text; returns the verdict and the trace id that explains it."""
-        method = infer_method(request.message) if request.message is not None else None
+        method = request.method
+        if method is None and request.message is not None:
+            method = infer_method(request.message)
         label = method or request.channel or "message"
         attributes: dict[str, Any] = {"tenant.id": request.tenant_id, "securenet.channel": request.channel}
         if method:
@@ -120,7 +107,7 @@ class SecurityOrchestrator:
                 trace_id=trace_id,
             )
             if request.message is not None:
-                verdict = self.inspector.inspect(request.message, context)
+                verdict = self.inspector.inspect(request.message, context, method)
             else:
                 verdict = self.inspector.inspect_text(request.text or "", request.channel or "user_input", context)
             span.set_attribute("gen_ai.security.verdict", verdict.decision)
