@@ -92,7 +92,7 @@ def test_analyze_stores_detections_with_their_trace(api, telemetry) -> None:
     # From the stored verdict to the spans that explain it.
     spans = [s for s in t.finished() if format(s.context.trace_id, "032x") == detection["trace_id"]]
     names = {s.name for s in spans}
-    assert {"orchestrator.analyze_flows", "analyze_network_data", "ml_inference"} <= names
+    assert {"orchestrator.analyze_flows", "threat_detection.analyze_network_data", "ml_inference"} <= names
     server = next(s for s in spans if s.kind.name == "SERVER")
     assert server.attributes["tenant.id"] == acme["id"]
     assert server.attributes["http.route"] == "/v1/flows:analyze"

@@ -41,7 +41,7 @@ def test_analysis_is_one_trace_with_the_documented_spans(telemetry, kdd) -> None
     assert roc_auc_score(is_attack, verdicts.score) > 0.85
     assert verdicts.threat_count > 0
 
-    root = t.by_name("analyze_network_data")
+    root = t.by_name("threat_detection.analyze_network_data")
     assert root.parent.span_id == t.by_name("request").context.span_id
     for child in ("prepare_data", "ml_inference", "post_process_results"):
         assert t.by_name(child).parent.span_id == root.context.span_id
@@ -52,6 +52,11 @@ def test_analysis_is_one_trace_with_the_documented_spans(telemetry, kdd) -> None
     assert attrs["model.version"] == detector.created_at
     assert attrs["results.threat_count"] == verdicts.threat_count
     assert attrs["results.max_severity"] == verdicts.max_level
+    # The seeds' trace_threat_detection decorator makes this span and records the outcome.
+    assert attrs["operation.name"] == "analyze_network_data"
+    assert attrs["operation.type"] == "threat_detection"
+    assert attrs["threats.detected"] == verdicts.threat_count
+    assert attrs["threats.max_severity"] == verdicts.max_level
     events = [e for e in root.events if e.name == "anomaly detected"]
     assert len(events) == 5
     assert attrs["anomaly.events_dropped"] == verdicts.threat_count - 5
@@ -77,7 +82,7 @@ def test_stream_chunks_and_rules_only(telemetry) -> None:
     result = service.analyze(chunk, "t2")
     assert result.threat_count == 80
     assert result.verdicts.incidents[0].source == "10.1.1.1"
-    span = t.by_name("analyze_network_data")
+    span = t.by_name("threat_detection.analyze_network_data")
     assert span.attributes["model.type"] == "rules_only"
     assert "10.1.1.1" not in str(span.attributes) + str([e.attributes for e in span.events])
 

@@ -16,13 +16,14 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
+from opentelemetry import trace
 
 from securenet.netsec._metrics import detection_metrics
 from securenet.netsec.flows import Flow, flows_to_frame, require_canonical
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.rules import RuleSet, default_rule_set
 from securenet.netsec.verdicts import Verdicts, build_verdicts
-from securenet.telemetry import trace_operation
+from securenet.telemetry import trace_operation, trace_threat_detection
 
 __all__ = ["AnalysisResult", "ThreatDetectionService"]
 
@@ -76,55 +77,59 @@ class ThreatDetectionService:
         return await asyncio.to_thread(self.analyze, flows, tenant_id)
 
     def analyze(self, flows: FlowInput, tenant_id: str) -> AnalysisResult:
-        """Judge one batch: a canonical DataFrame (see :mod:`securenet.netsec.flows`) or flow records."""
+        """Judge one batch: a canonical DataFrame (see :mod:`securenet.netsec.flows`) or flow records.
+
+        Traced by the seeds' ``trace_threat_detection`` decorator: one
+        ``threat_detection.analyze_network_data`` span (operation.name, operation.type,
+        tenant.id, threats.detected, threats.max_severity) with the steps as its children.
+        """
+        return self._analyze(flows, tenant_id=tenant_id)
+
+    @trace_threat_detection("analyze_network_data")
+    def _analyze(self, flows: FlowInput, *, tenant_id: str) -> AnalysisResult:
         started = time.perf_counter()
-        with trace_operation(
-            "analyze_network_data",
-            **{
-                "tenant.id": tenant_id,
-                "operation.type": "threat_detection",
-                "model.type": self.model_type or "rules_only",
-                "model.version": self.model_version,
-            },
-        ) as span:
-            with trace_operation("prepare_data") as prepare:
-                # A DataFrame was normalised where it was made (flows_to_frame, the readers); records are built here.
-                frame = require_canonical(flows) if isinstance(flows, pd.DataFrame) else flows_to_frame(flows)
-                prepare.set_attribute("data.size", len(frame))
-            span.set_attribute("data.size", len(frame))
+        span = trace.get_current_span()
+        span.set_attribute("model.type", self.model_type or "rules_only")
+        if self.model_version is not None:
+            span.set_attribute("model.version", self.model_version)
+        with trace_operation("prepare_data") as prepare:
+            # A DataFrame was normalised where it was made (flows_to_frame, the readers); records are built here.
+            frame = require_canonical(flows) if isinstance(flows, pd.DataFrame) else flows_to_frame(flows)
+            prepare.set_attribute("data.size", len(frame))
+        span.set_attribute("data.size", len(frame))
 
-            with trace_operation("ml_inference", **{"model.type": self.model_type or "rules_only"}) as inference:
-                detector = self.detector if len(frame) else None
-                scored = None  # the batch's feature matrix and its scores
-                if detector is not None:
-                    features = detector.transform(frame)
-                    scored = (features, detector.score_features(features))
-                hits = self.rules.evaluate(frame)
-                inference.set_attribute("rules.evaluated", len(self.rules.rule_ids))
-                inference.set_attribute("rules.evidence_count", len(hits.evidence))
+        with trace_operation("ml_inference", **{"model.type": self.model_type or "rules_only"}) as inference:
+            detector = self.detector if len(frame) else None
+            scored = None  # the batch's feature matrix and its scores
+            if detector is not None:
+                features = detector.transform(frame)
+                scored = (features, detector.score_features(features))
+            hits = self.rules.evaluate(frame)
+            inference.set_attribute("rules.evaluated", len(self.rules.rule_ids))
+            inference.set_attribute("rules.evidence_count", len(hits.evidence))
 
-            with trace_operation("post_process_results") as post:
-                explanations = None
-                threshold = None if self.detector is None else self.detector.threshold
-                if detector is not None and scored is not None:
-                    features, scores = scored
-                    flagged = np.flatnonzero(scores >= detector.threshold)
-                    if flagged.size:
-                        # Rows of the batch's matrix: window features stay those of the whole batch.
-                        explained = detector.explain_features(features[flagged], top_k=self.explain_top_k)
-                        explanations = (flagged, explained.texts())
-                verdicts = build_verdicts(
-                    frame,
-                    model_scores=None if scored is None else scored[1],
-                    model_threshold=threshold,
-                    model_explanations=explanations,
-                    rule_hits=hits,
-                )
-                post.set_attribute("results.incident_count", len(verdicts.incidents))
-                self._add_events(span, verdicts)
+        with trace_operation("post_process_results") as post:
+            explanations = None
+            threshold = None if self.detector is None else self.detector.threshold
+            if detector is not None and scored is not None:
+                features, scores = scored
+                flagged = np.flatnonzero(scores >= detector.threshold)
+                if flagged.size:
+                    # Rows of the batch's matrix: window features stay those of the whole batch.
+                    explained = detector.explain_features(features[flagged], top_k=self.explain_top_k)
+                    explanations = (flagged, explained.texts())
+            verdicts = build_verdicts(
+                frame,
+                model_scores=None if scored is None else scored[1],
+                model_threshold=threshold,
+                model_explanations=explanations,
+                rule_hits=hits,
+            )
+            post.set_attribute("results.incident_count", len(verdicts.incidents))
+            self._add_events(span, verdicts)
 
-            span.set_attribute("results.threat_count", verdicts.threat_count)
-            span.set_attribute("results.max_severity", verdicts.max_level)
+        span.set_attribute("results.threat_count", verdicts.threat_count)
+        span.set_attribute("results.max_severity", verdicts.max_level)
 
         metrics = detection_metrics()
         for level, count in verdicts.level_counts().items():

@@ -347,11 +347,15 @@ def _tenant_hook(span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
 
 
 def _threat_result(span: Span, result: Any) -> None:
+    # A mapping (the seeds' shape) or an object with threat_count / max_severity attributes.
     if isinstance(result, Mapping):
-        if "threat_count" in result:
-            span.set_attribute("threats.detected", int(result["threat_count"]))
-        if "severity" in result:
-            span.set_attribute("threats.max_severity", str(result["severity"]))
+        count, severity = result.get("threat_count"), result.get("severity")
+    else:
+        count, severity = getattr(result, "threat_count", None), getattr(result, "max_severity", None)
+    if count is not None:
+        span.set_attribute("threats.detected", int(count))
+    if severity is not None:
+        span.set_attribute("threats.max_severity", str(severity))
 
 
 def trace_threat_detection(operation: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
