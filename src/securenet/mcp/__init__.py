@@ -1,26 +1,35 @@
 """MCP security: the analyzers, the message inspector and its policy, tool pins, taint, and the gateway.
 
-The gateway (``GatewayServer``, one per upstream) hands every MCP message to an analysis
-callback; ``MessageInspector`` judges a message with the analyzers (:mod:`securenet.mcp.analyzers`),
+The gateway (``GatewayServer``, one per upstream) hands every MCP message to its ``Judge``
+(the orchestrator); ``MessageInspector`` judges a message with the analyzers (:mod:`securenet.mcp.analyzers`),
 tool pins, shadowing and taint checks, decided by a ``Policy``.
+
+Public names load on first use (PEP 562), so importing one module of this room loads
+only what that module needs.
 """
 
-from securenet.mcp.gateway import BLOCKED_CODE, GatewayServer, supervise_upstreams
-from securenet.mcp.inspector import InspectionContext, MessageInspector, Verdict
-from securenet.mcp.judge import Judge, SecurityRequest
-from securenet.mcp.pins import ToolPinStore
-from securenet.mcp.policy import (
-    Policy,
-    PolicyError,
-    PolicyFile,
-    PolicyFormat,
-    PolicySyntaxError,
-    load_policy,
-    parse_policy,
-    read_policy_document,
-)
-from securenet.mcp.taint import TaintTracker
-from securenet.mcp.upstream import UPSTREAM_UNAVAILABLE_CODE, UpstreamConnection, UpstreamSpec, UpstreamStatus
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from securenet.mcp.gateway import BLOCKED_CODE, GatewayServer, supervise_upstreams
+    from securenet.mcp.inspector import InspectionContext, MessageInspector, Verdict
+    from securenet.mcp.judge import Judge, SecurityRequest
+    from securenet.mcp.pins import ToolPinStore
+    from securenet.mcp.policy import (
+        Policy,
+        PolicyError,
+        PolicyFile,
+        PolicyFormat,
+        PolicySyntaxError,
+        load_policy,
+        parse_policy,
+        read_policy_document,
+    )
+    from securenet.mcp.taint import TaintTracker
+    from securenet.mcp.upstream import UPSTREAM_UNAVAILABLE_CODE, UpstreamConnection, UpstreamSpec, UpstreamStatus
 
 __all__ = [
     "BLOCKED_CODE",
@@ -46,3 +55,41 @@ __all__ = [
     "read_policy_document",
     "supervise_upstreams",
 ]
+
+_EXPORTS: dict[str, str] = {
+    "BLOCKED_CODE": "securenet.mcp.gateway",
+    "GatewayServer": "securenet.mcp.gateway",
+    "supervise_upstreams": "securenet.mcp.gateway",
+    "InspectionContext": "securenet.mcp.inspector",
+    "MessageInspector": "securenet.mcp.inspector",
+    "Verdict": "securenet.mcp.inspector",
+    "Judge": "securenet.mcp.judge",
+    "SecurityRequest": "securenet.mcp.judge",
+    "ToolPinStore": "securenet.mcp.pins",
+    "Policy": "securenet.mcp.policy",
+    "PolicyError": "securenet.mcp.policy",
+    "PolicyFile": "securenet.mcp.policy",
+    "PolicyFormat": "securenet.mcp.policy",
+    "PolicySyntaxError": "securenet.mcp.policy",
+    "load_policy": "securenet.mcp.policy",
+    "parse_policy": "securenet.mcp.policy",
+    "read_policy_document": "securenet.mcp.policy",
+    "TaintTracker": "securenet.mcp.taint",
+    "UPSTREAM_UNAVAILABLE_CODE": "securenet.mcp.upstream",
+    "UpstreamConnection": "securenet.mcp.upstream",
+    "UpstreamSpec": "securenet.mcp.upstream",
+    "UpstreamStatus": "securenet.mcp.upstream",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from securenet.telemetry import instrument_sqlalchemy
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["MIGRATIONS", "Database"]
 
@@ -65,6 +66,9 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def alembic_config(self) -> Config:
+        # Alembic loads only when migrating: a process that only reads pays nothing for it.
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -93,12 +97,16 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         with self._migration_lock(), self.engine.begin() as connection:
+            from alembic import command
+
             config = self.alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 
     def downgrade(self, revision: str) -> None:
         with self.engine.begin() as connection:
+            from alembic import command
+
             config = self.alembic_config()
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
