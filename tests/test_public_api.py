@@ -84,6 +84,16 @@ SURFACES: dict[str, list[str]] = {
         "run_analyzers",
         "shared_normalization",
     ],
+    "securenet.mcp.checks": [
+        "AppliedFinding",
+        "InspectionContext",
+        "MessageCheck",
+        "RugPullCheck",
+        "ShadowingCheck",
+        "TaintCheck",
+        "TextAnalyzers",
+        "ToolGateCheck",
+    ],
     "securenet.netsec": [
         "FLOW_COLUMNS",
         "FORMATS",
