@@ -1,8 +1,9 @@
 """MCP security: the analyzers, the message inspector and its policy, tool pins, taint, and the gateway.
 
 The gateway (``GatewayServer``, one per upstream) hands every MCP message to its ``Judge``
-(the orchestrator); ``MessageInspector`` judges a message with the analyzers (:mod:`securenet.mcp.analyzers`),
-tool pins, shadowing and taint checks, decided by a ``Policy``.
+(the orchestrator); ``MessageInspector`` judges a message with the text analyzers
+(:mod:`securenet.mcp.analyzers`) and the message-level checks (:mod:`securenet.mcp.checks`:
+tool gate, taint, tool pins, shadowing), decided by a ``Policy``.
 
 Public names load on first use (PEP 562), so importing one module of this room loads
 only what that module needs.
