@@ -5,9 +5,10 @@ Training data (nothing else; never the bastioncorpus test half):
 * ``tests/mcp/fixtures/{attacks,benign}.jsonl``, every channel but ``tool_arguments``;
 * the bastioncorpus *dev* half, split by :func:`tests.mcp.corpus.split_dev_test`
   exactly as ``benchmarks/mcp_detection.py`` splits it;
-* benign ``tool_output``: the READMEs of the installed distributions pinned in
-  ``requirements/constraints.txt`` (so a dev machine with extra tools and CI train on the same
-  texts; SecureNet's own README is never used), cut into the same windows the classifier
+* benign ``tool_output``: the READMEs of the installed distributions listed in
+  ``scripts/classifier_readmes.txt`` (those pinned in ``requirements/constraints.txt`` when the
+  model was trained, so a dev machine with extra tools, CI, and a later dependency all train on
+  the same texts; SecureNet's own README is never used), cut into the same windows the classifier
   scores, plus up to 40 prose sentences of each, except the third of the distributions that
   :func:`readme_is_held_out` keeps for measuring.
 
@@ -129,7 +130,8 @@ def load_package_rows() -> list[LabelledText]:
     return rows
 
 
-CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+#: The distributions whose READMEs are training texts: those pinned when the shipped model was trained.
+README_DISTRIBUTIONS = ROOT / "scripts" / "classifier_readmes.txt"
 
 
 def _canonical_name(name: str) -> str:
@@ -137,12 +139,12 @@ def _canonical_name(name: str) -> str:
 
 
 def pinned_distributions() -> frozenset[str]:
-    """Names of the distributions ``requirements/constraints.txt`` pins (``name==version`` lines)."""
+    """Names listed in ``scripts/classifier_readmes.txt`` (one per line, ``#`` comments)."""
     names = set()
-    for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if "==" in requirement:
-            names.add(_canonical_name(requirement.split("==", 1)[0].split("[", 1)[0]))
+    for line in README_DISTRIBUTIONS.read_text(encoding="utf-8").splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            names.add(_canonical_name(name))
     return frozenset(names)
 
 
