@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import structlog
@@ -22,15 +22,16 @@ from securenet.mcp.pins import ToolPinStore
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.netsec.service import AnalysisResult, ThreatDetectionService
 from securenet.orchestrator._metrics import verdict_metrics
-from securenet.orchestrator.model_registry import ModelRegistry
 from securenet.orchestrator.policies import PolicyProvider
-from securenet.orchestrator.records import flow_analysis_row
-from securenet.store.database import Database
-from securenet.store.detections import save_flow_analysis
-from securenet.store.pins import ToolPinRepository
-from securenet.store.schema import Model
-from securenet.store.verdict_log import VerdictLog
 from securenet.telemetry import current_trace_id, trace_operation
+
+if TYPE_CHECKING:
+    # The store is loaded only by an orchestrator that has a database (see __init__), so the
+    # CLI's offline analysis does not pay for SQLAlchemy.
+    from securenet.orchestrator.model_registry import ModelRegistry
+    from securenet.store.database import Database
+    from securenet.store.schema import Model
+    from securenet.store.verdict_log import VerdictLog
 
 __all__ = ["FlowAnalysis", "SecurityOrchestrator", "SecurityRequest"]
 
@@ -64,11 +65,15 @@ class SecurityOrchestrator:
         self.db = db
         self.models = models
         self.policies = policies or PolicyProvider(db)
-        if inspector is None:
-            pins = None if db is None else ToolPinStore(ToolPinRepository(db))
-            inspector = MessageInspector(pins)
-        self.inspector = inspector
-        self.verdicts = None if db is None else VerdictLog(db)
+        self.verdicts: VerdictLog | None = None
+        pins = None
+        if db is not None:
+            from securenet.store.pins import ToolPinRepository
+            from securenet.store.verdict_log import VerdictLog
+
+            pins = ToolPinStore(ToolPinRepository(db))
+            self.verdicts = VerdictLog(db)
+        self.inspector = inspector or MessageInspector(pins)
 
     @classmethod
     def offline(cls, policy_file: Path | None = None) -> SecurityOrchestrator:
@@ -165,6 +170,9 @@ class SecurityOrchestrator:
         message_id: str | None = None,
     ) -> FlowAnalysis:
         """Analyse a batch of canonical flows for a tenant and store the verdicts."""
+        from securenet.orchestrator.records import flow_analysis_row
+        from securenet.store.detections import save_flow_analysis
+
         db, models = self._stored()
         with trace_operation("orchestrator.analyze_flows", **{"tenant.id": tenant_id, "analysis.kind": kind}) as span:
             active = models.active(tenant_id)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securenet.mcp.policy import Policy, PolicyFile, parse_policy
-from securenet.store.database import Database
-from securenet.store.policies import get_tenant_policy, put_tenant_policy
+
+if TYPE_CHECKING:
+    from securenet.store.database import Database
 
 __all__ = ["PolicyProvider"]
 
@@ -34,6 +35,8 @@ class PolicyProvider:
         now = time.monotonic()
         cached = self._cache.get(tenant_id)
         if cached is None or now - cached[0] > self.ttl_s:
+            from securenet.store.policies import get_tenant_policy
+
             with self.db.session() as session:
                 document = get_tenant_policy(session, tenant_id)
             tenant_policy = None if document is None else parse_policy(document, f"tenant {tenant_id} policy")
@@ -50,6 +53,8 @@ class PolicyProvider:
         stored = policy.model_dump(mode="json")
         if self.db is None:
             raise RuntimeError("no database: tenant policies cannot be stored offline")
+        from securenet.store.policies import put_tenant_policy
+
         with self.db.session() as session:
             put_tenant_policy(session, tenant_id, stored)
         with self._lock:
@@ -59,5 +64,7 @@ class PolicyProvider:
     def stored(self, tenant_id: str) -> dict[str, Any] | None:
         if self.db is None:
             return None
+        from securenet.store.policies import get_tenant_policy
+
         with self.db.session() as session:
             return get_tenant_policy(session, tenant_id)
