@@ -351,21 +351,8 @@ def test_model_files_name_our_classes_by_the_public_module(model_file: Path) -> 
     }
 
 
-def test_public_surface() -> None:
-    assert models.__all__ == [
-        "COMPONENTS",
-        "MODEL_FORMAT_VERSION",
-        "FeatureExplanation",
-        "FlowAnomalyDetector",
-        "IsolationPathScorer",
-        "ModelCorruptError",
-        "ModelError",
-        "ModelIncompatibleError",
-        "ModelOutsideDirError",
-        "ModelTamperedError",
-        "PrototypeIndex",
-        "TailCalibrator",
-    ]
+def test_public_names_live_in_private_modules() -> None:
+    # The surface itself is listed in tests/test_public_api.py.
     pickled = {"PrototypeIndex", "TailCalibrator"}  # recorded under the public face, see above
     for name in models.__all__:
         value = getattr(models, name)

@@ -203,19 +203,8 @@ def write(tmp_path: Path, text: str, name: str = "flows.log", *, compress: bool 
 # Every format
 
 
-def test_public_surface() -> None:
-    assert readers.__all__ == [
-        "FORMATS",
-        "MAX_RECORDED_ERRORS",
-        "NSL_KDD_FEATURES",
-        "FlowChunk",
-        "Format",
-        "MalformedInputError",
-        "ReadStats",
-        "RecordError",
-        "read_all",
-        "read_flows",
-    ]
+def test_public_names_live_in_private_modules() -> None:
+    # The surface itself is listed in tests/test_public_api.py.
     for name in readers.__all__:  # classes and functions live in the private modules
         value = getattr(readers, name)
         if inspect.isclass(value) or inspect.isfunction(value):
