@@ -1,9 +1,12 @@
-"""Command injection, path traversal and exfiltration endpoints in tool-call arguments.
+"""Command injection, path traversal, exfiltration endpoints and SSRF targets in tool-call arguments.
 
 Arguments are data the model chose to send to a tool. Shell metacharacters chaining a
 command, ``../../`` climbing out of a sandbox, or a known request-capture host as a target
-are what an injected model does on an attacker's behalf. Ordinary shell use inside one
-command (``ls | grep``), a single ``../`` and plain URLs pass.
+are what an injected model does on an attacker's behalf. URLs and host references are also
+parsed and judged by where they point (:mod:`._urls`): cloud metadata endpoints, link-local
+and internal addresses, and non-HTTP schemes such as ``file:`` or ``gopher:`` (``SSRF*``
+rules, category ``ssrf``). Ordinary shell use inside one command (``ls | grep``), a single
+``../`` and public URLs pass.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from securenet.mcp.analyzers import _patterns as p
 from securenet.mcp.analyzers._rules import Rule, rx, scan_rules
 from securenet.mcp.analyzers._text import decode_runs, escape_invisible, normalize
 from securenet.mcp.analyzers._types import Channel, Finding
+from securenet.mcp.analyzers._urls import find_ssrf
 
 __all__ = ["ArgumentInjectionAnalyzer"]
 
@@ -32,7 +36,7 @@ _SUBST_CMD: Final = (
 
 
 class ArgumentInjectionAnalyzer:
-    """Finds shell injection, path traversal, sensitive paths and exfiltration hosts in arguments."""
+    """Finds shell injection, path traversal, sensitive paths, exfiltration hosts and SSRF targets in arguments."""
 
     name = "argument_injection"
     channels: frozenset[Channel] = frozenset({"tool_arguments"})
@@ -98,4 +102,19 @@ class ArgumentInjectionAnalyzer:
                         confidence=0.8,
                     )
                 )
+        for hit in find_ssrf(norm.text):
+            start, end = norm.span(hit.start, hit.end)
+            findings.append(
+                Finding(
+                    analyzer=self.name,
+                    rule_id=hit.rule_id,
+                    severity=hit.severity,
+                    category="ssrf",
+                    message=hit.message,
+                    evidence=escape_invisible(hit.evidence),
+                    start=start,
+                    end=end,
+                    confidence=hit.confidence,
+                )
+            )
         return findings
