@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-# "shared/datasets", or the same path built from parts ("shared" / "datasets", "shared", "datasets").
-SHARED_DATASETS = re.compile(r"shared\W{1,8}datasets")
+# The development datasets folder beside the repository, written as one path or built from parts.
+SHARED_DATASETS = re.compile("shared" + r"\W{1,8}" + "datasets")
 
 
 def test_no_test_reads_the_shared_datasets_folder() -> None:
-    # A fresh clone has no ../shared; tests generate their data instead (tests/netsec/kdd.py for NSL-KDD).
+    # A fresh clone has nothing beside it; tests generate their data instead (tests/netsec/kdd.py for NSL-KDD).
     offenders = [
         f"{path.relative_to(TESTS.parent)}:{number}: {line.strip()}"
         for path in sorted(TESTS.rglob("*.py"))
