@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from securenet.netsec.flows import flows_to_frame
+from securenet.netsec.models import FlowAnomalyDetector
 from securenet.orchestrator import ModelRegistry, SecurityOrchestrator
 from securenet.store.database import Database
 from securenet.store.tenants import create_tenant
@@ -26,7 +27,7 @@ def test_a_batch_whose_model_file_is_missing_is_dead_lettered_after_the_retry_bu
         tenant_id = tenant.id
     models = ModelRegistry(db, tmp_path / "models")
     normal, scan = background_and_scan()
-    model = models.train(tenant_id, flows_to_frame(normal))
+    model = models.register(tenant_id, FlowAnomalyDetector().fit(flows_to_frame(normal)))
     (tmp_path / "models" / tenant_id / model.file_name).unlink()  # lost: the batch can never succeed
     orchestrator = SecurityOrchestrator(db, models)
     queue = backend.make(max_deliveries=3)

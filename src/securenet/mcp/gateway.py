@@ -40,7 +40,7 @@ from mcp.shared.exceptions import MCPError
 
 from securenet.mcp.inspector import Verdict
 from securenet.mcp.judge import Judge, SecurityRequest
-from securenet.mcp.upstream import UPSTREAM_UNAVAILABLE_CODE, UpstreamConnection, UpstreamSpec
+from securenet.mcp.upstream import UPSTREAM_UNAVAILABLE_CODE, ListChanged, UpstreamConnection, UpstreamSpec
 from securenet.telemetry import set_current_span_attribute
 
 __all__ = [
@@ -221,16 +221,7 @@ class GatewayServer(Server[Any]):
             )
             raise MCPError(types.INTERNAL_ERROR, "the gateway could not complete the request") from None
 
-    async def _upstream_changed(self, kind_name: str) -> None:
-        kind: ToolsListChanged | ResourcesListChanged | PromptsListChanged
-        if kind_name == "ToolsListChanged":
-            kind = ToolsListChanged()
-        elif kind_name == "ResourcesListChanged":
-            kind = ResourcesListChanged()
-        elif kind_name == "PromptsListChanged":
-            kind = PromptsListChanged()
-        else:
-            return
+    async def _upstream_changed(self, kind: ListChanged) -> None:
         if isinstance(kind, ToolsListChanged):
             for state in self._states.values():
                 state.listed = False

@@ -28,6 +28,7 @@ import mcp.types as types
 import structlog
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 
 from securenet.telemetry import get_tracer
@@ -44,6 +45,14 @@ UPSTREAM_UNAVAILABLE_CODE = -32011
 UpstreamStatus = Literal["up", "down", "reconnecting"]
 
 _T = TypeVar("_T")
+#: What an upstream announces changed; the gateway passes it on to its own clients.
+ListChanged = ToolsListChanged | ResourcesListChanged | PromptsListChanged
+#: ``subscriptions/listen`` events (the client's own classes) by name -> the event the gateway publishes.
+_LIST_CHANGED: dict[str, type[ListChanged]] = {
+    "ToolsListChanged": ToolsListChanged,
+    "ResourcesListChanged": ResourcesListChanged,
+    "PromptsListChanged": PromptsListChanged,
+}
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 
 
@@ -129,12 +138,11 @@ class UpstreamConnection:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.client: Client | None = None
-        self.listeners: list[Any] = []
+        self.listeners: list[Callable[[ListChanged], Awaitable[None]]] = []
         self.status: UpstreamStatus = "down"
         self.last_error: str | None = None
         #: time.time() of the last status change, of the last successful connect
         self.since = time.time()
-        self.connected_at: float | None = None
         #: connections made so far (1 after the first connect, +1 per reconnect)
         self.connections = 0
         self.next_attempt_at: float | None = None
@@ -244,12 +252,11 @@ class UpstreamConnection:
                 scope.deadline = math.inf
                 self.client = client
                 self.connections += 1
-                self.connected_at = time.time()
                 self.last_error = None
                 self._set("up")
                 log.info("upstream connected", upstream=self.spec.name, connections=self.connections)
                 if self.connections > 1:
-                    await self._dispatch("ToolsListChanged")  # judge the definitions again
+                    await self._dispatch(ToolsListChanged())  # judge the definitions again
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(self._listen, client)
                     tasks.start_soon(self._health_check, client)
@@ -310,7 +317,9 @@ class UpstreamConnection:
                 ) as subscription:
                     delay = 0.5
                     async for event in subscription:
-                        await self._dispatch(type(event).__name__)
+                        kind = _LIST_CHANGED.get(type(event).__name__)
+                        if kind is not None:
+                            await self._dispatch(kind())
             except ListenNotSupportedError:
                 return  # a handshake-era upstream: notifications arrive through _on_message
             except Exception as exc:
@@ -326,19 +335,19 @@ class UpstreamConnection:
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, types.ToolListChangedNotification):
-            await self._dispatch("ToolsListChanged")
+            await self._dispatch(ToolsListChanged())
         elif isinstance(message, types.ResourceListChangedNotification):
-            await self._dispatch("ResourcesListChanged")
+            await self._dispatch(ResourcesListChanged())
         elif isinstance(message, types.PromptListChangedNotification):
-            await self._dispatch("PromptsListChanged")
+            await self._dispatch(PromptsListChanged())
         elif isinstance(message, Exception):
             self._check.set()
             log.info("upstream transport error", upstream=self.spec.name, error_type=type(message).__name__)
 
-    async def _dispatch(self, kind_name: str) -> None:
+    async def _dispatch(self, kind: ListChanged) -> None:
         for listener in self.listeners:
             try:
-                await listener(kind_name)
+                await listener(kind)
             except Exception as exc:  # a listener's failure is not the upstream's
                 log.warning("list-changed listener failed", upstream=self.spec.name, error=describe_error(exc))
 

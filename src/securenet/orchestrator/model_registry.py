@@ -7,8 +7,6 @@ import threading
 import uuid
 from pathlib import Path
 
-import pandas as pd
-
 from securenet.netsec.models import FlowAnomalyDetector
 from securenet.store import models as repo
 from securenet.store.database import Database
@@ -42,9 +40,8 @@ class ModelRegistry:
             self._cache[tenant_id] = (model_id, detector)
         return model_id, detector
 
-    def train(self, tenant_id: str, frame: pd.DataFrame, *, trace_id: str | None = None) -> Model:
-        """Fit on baseline flows, write the model file, and make it the tenant's active model."""
-        detector = FlowAnomalyDetector().fit(frame)
+    def register(self, tenant_id: str, detector: FlowAnomalyDetector, *, trace_id: str | None = None) -> Model:
+        """Write a fitted detector's signed file and make it the tenant's active model."""
         directory = self.model_dir / tenant_id
         directory.mkdir(parents=True, exist_ok=True)
         file_name = f"{utcnow().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.model"

@@ -201,7 +201,7 @@ class SecurityOrchestrator:
 
     def train(self, tenant_id: str, frame: pd.DataFrame) -> Model:
         """Fit on a tenant's baseline flows, store the signed model and make it the tenant's active one."""
-        return self._stored()[1].train(tenant_id, frame, trace_id=current_trace_id())
+        return self._stored()[1].register(tenant_id, self.train_detector(frame), trace_id=current_trace_id())
 
     def models_of(self, tenant_id: str) -> list[Model]:
         """The tenant's models, newest first."""
