@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
         specs = [UpstreamSpec.parse(item) for item in settings.mcp_upstreams]
         hosts = [f"{settings.host}:*", "127.0.0.1:*", "localhost:*"]
-        gateway = McpGateway.from_settings(settings, specs, hosts)
+        gateway = McpGateway(settings, specs, hosts)
     return build_app(
         settings,
         title="SecureNet",

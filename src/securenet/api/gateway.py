@@ -42,7 +42,7 @@ def create_gateway_app(
 ) -> FastAPI:
     if policy_file is not None:
         settings = settings.model_copy(update={"mcp_policy_file": policy_file.expanduser().resolve()})
-    gateway = McpGateway.from_settings(
+    gateway = McpGateway(
         settings,
         upstreams,
         allowed_hosts,

@@ -58,15 +58,13 @@ class McpGateway:
 
     def __init__(
         self,
+        settings: Settings,
         specs: Sequence[UpstreamSpec],
         allowed_hosts: Sequence[str],
         *,
         tenant_id: str | None = None,
         upstream_cwd: str | None = None,
         upstream_env: Mapping[str, str] | None = None,
-        connect_timeout: float = 10.0,
-        ping_interval: float = 10.0,
-        backoff_max: float = 30.0,
     ) -> None:
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
@@ -78,9 +76,9 @@ class McpGateway:
                 spec,
                 cwd=upstream_cwd,
                 env=upstream_env,
-                connect_timeout=connect_timeout,
-                ping_interval=ping_interval,
-                backoff_max=backoff_max,
+                connect_timeout=settings.mcp_upstream_connect_timeout,
+                ping_interval=settings.mcp_upstream_ping_interval,
+                backoff_max=settings.mcp_upstream_backoff_max,
             )
             for spec in specs
         ]
@@ -101,29 +99,6 @@ class McpGateway:
             name: StreamableHTTPSessionManager(app=server, security_settings=security, json_response=True)
             for name, server in self.servers.items()
         }
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        specs: Sequence[UpstreamSpec],
-        allowed_hosts: Sequence[str],
-        *,
-        tenant_id: str | None = None,
-        upstream_cwd: str | None = None,
-        upstream_env: Mapping[str, str] | None = None,
-    ) -> McpGateway:
-        """The gateway with the upstream timeouts and backoff of ``settings``."""
-        return cls(
-            specs,
-            allowed_hosts,
-            tenant_id=tenant_id,
-            upstream_cwd=upstream_cwd,
-            upstream_env=upstream_env,
-            connect_timeout=settings.mcp_upstream_connect_timeout,
-            ping_interval=settings.mcp_upstream_ping_interval,
-            backoff_max=settings.mcp_upstream_backoff_max,
-        )
 
     def routes(self) -> list[Route]:
         routes = []
